@@ -1,0 +1,51 @@
+"""The data model. Import from here: `from followup.models import Patient`."""
+
+from followup.models.audit import AuditEvent
+from followup.models.base import (
+    CLAIMABLE_STATUSES,
+    PENDING_STATUSES,
+    Base,
+    Channel,
+    ChannelPreference,
+    CheckinAnswer,
+    EscalationPriority,
+    EscalationStatus,
+    Language,
+    MessageKind,
+    MessageStatus,
+    Role,
+    UTCDateTime,
+)
+from followup.models.clinic import ApiToken, Clinic, IdempotencyRecord, OnCallContact, StaffUser
+from followup.models.escalation import Escalation, StaffNote
+from followup.models.messaging import InboundMessage, MessageEvent, ScheduledMessage
+from followup.models.patient import Patient, Treatment
+
+__all__ = [
+    "CLAIMABLE_STATUSES",
+    "PENDING_STATUSES",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Channel",
+    "ChannelPreference",
+    "CheckinAnswer",
+    "Clinic",
+    "Escalation",
+    "EscalationPriority",
+    "EscalationStatus",
+    "IdempotencyRecord",
+    "InboundMessage",
+    "Language",
+    "MessageEvent",
+    "MessageKind",
+    "MessageStatus",
+    "OnCallContact",
+    "Patient",
+    "Role",
+    "ScheduledMessage",
+    "StaffNote",
+    "StaffUser",
+    "Treatment",
+    "UTCDateTime",
+]
