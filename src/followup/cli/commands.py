@@ -1,1 +1,11 @@
 """Registers every command group on the root app (one import line per group)."""
+
+from followup.cli import app
+from followup.cli.clinic import clinic_app, staff_app
+from followup.cli.db import db_app
+from followup.cli.enroll import enroll_command
+
+app.add_typer(db_app, name="db")
+app.add_typer(clinic_app, name="clinic")
+app.add_typer(staff_app, name="staff")
+app.command("enroll")(enroll_command)

@@ -1,0 +1,36 @@
+"""Audit trail: every view of a patient and every change, with who and when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from followup.models import AuditEvent
+
+
+def record_audit(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    clinic_id: int | None,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    staff_user_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        clinic_id=clinic_id,
+        actor=actor,
+        staff_user_id=staff_user_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        detail=detail or {},
+        at=at,
+    )
+    session.add(event)
+    return event

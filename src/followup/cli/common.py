@@ -1,0 +1,56 @@
+"""What every command shares: loading settings once, and failing with one clear line."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import NoReturn
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+
+from followup.config import ConfigError, Settings, load_settings
+from followup.runtime import Runtime, build_runtime
+
+BAD_INPUT = 2
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = BAD_INPUT) -> NoReturn:
+    """Print one line on stderr and exit (2 for bad input, by convention of this CLI)."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@contextmanager
+def runtime() -> Iterator[Runtime]:
+    built = build_runtime(settings())
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+def parse_instant(value: str, tz: ZoneInfo, *, option: str) -> datetime:
+    """ISO 8601; a time without an offset is wall-clock time in `tz`."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: {value!r} is not an ISO 8601 date-time (e.g. 2026-03-07T14:00)")
+    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
+
+
+def read_secret_from_stdin() -> str:
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")

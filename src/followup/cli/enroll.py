@@ -1,0 +1,74 @@
+"""`followup enroll`: enroll one patient from the command line and print the schedule."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+
+from followup.cli.common import console, fail, parse_instant, runtime
+from followup.clinics import UnknownClinic, get_clinic
+from followup.db import transaction
+from followup.enrollment import EnrollmentError, EnrollmentRequest, enroll
+from followup.models import ChannelPreference, Language
+from followup.phones import mask_phone
+from followup.plans import to_local
+
+
+def enroll_command(
+    clinic: str = typer.Option(..., help="Clinic slug."),
+    first_name: str = typer.Option(..., help="Patient's first name."),
+    last_name: str = typer.Option("", help="Patient's last name."),
+    phone: str = typer.Option(..., help="Mobile number; local numbers use the clinic's country."),
+    email: str | None = typer.Option(None, help="Email address (needed for email channel)."),
+    treatment: str = typer.Option("microneedling", help="Treatment kind (the plan's name)."),
+    treated_at: str = typer.Option(..., help="ISO time; without offset it is clinic time."),
+    channel: ChannelPreference = typer.Option(ChannelPreference.SMS, help="sms, email or both."),
+    lang: Language = typer.Option(Language.EN, help="en or fr."),
+    practitioner: str | None = typer.Option(None, help="Who did the treatment."),
+    consent: str = typer.Option("in_clinic", help="How consent to messages was given."),
+) -> None:
+    """Enroll a patient: patient, treatment and scheduled messages in one transaction."""
+    with runtime() as rt:
+        try:
+            with transaction(rt.sessions) as session:
+                found = get_clinic(session, clinic)
+                tz = ZoneInfo(found.timezone)
+                request = EnrollmentRequest(
+                    first_name=first_name,
+                    last_name=last_name,
+                    phone=phone,
+                    email=email,
+                    treatment=treatment,
+                    treated_at=parse_instant(treated_at, tz, option="--treated-at"),
+                    channel=channel,
+                    language=lang,
+                    practitioner=practitioner,
+                    consent_method=consent,
+                )
+                result = enroll(
+                    session,
+                    found,
+                    request,
+                    templates_dir=rt.templates_dir,
+                    now=rt.clock.now(),
+                    actor="cli",
+                )
+                rows = [
+                    (m.step or "", m.channel.value, to_local(m.send_at, tz), m.status.value)
+                    for m in sorted(result.messages, key=lambda m: (m.send_at, m.channel))
+                ]
+                summary = (
+                    f"enrolled patient #{result.patient.id} ({mask_phone(result.patient.phone)}), "
+                    f"treatment #{result.treatment.id} {result.treatment.kind}"
+                )
+        except UnknownClinic as exc:
+            fail(str(exc))
+        except EnrollmentError as exc:
+            fail(f"{exc.field}: {exc}")
+    console.print(summary)
+    table = Table("step", "channel", f"send at ({tz.key})", "status")
+    for step, chan, local, status in rows:
+        table.add_row(step, chan, local.strftime("%a %Y-%m-%d %H:%M %Z"), status)
+    console.print(table)
