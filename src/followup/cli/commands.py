@@ -4,8 +4,12 @@ from followup.cli import app
 from followup.cli.clinic import clinic_app, staff_app
 from followup.cli.db import db_app
 from followup.cli.enroll import enroll_command
+from followup.cli.schedule import schedule_app
+from followup.cli.templates import templates_app
 
 app.add_typer(db_app, name="db")
 app.add_typer(clinic_app, name="clinic")
 app.add_typer(staff_app, name="staff")
 app.command("enroll")(enroll_command)
+app.add_typer(schedule_app, name="schedule")
+app.add_typer(templates_app, name="templates")

@@ -1,0 +1,154 @@
+"""`followup templates ...`: render every message template with sample data and check it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from followup.plans import PlanError, load_plan
+from followup.rendering import (
+    MessageRenderer,
+    TemplateRef,
+    TemplateRenderError,
+    default_templates_dir,
+    sample_context,
+)
+from followup.segments import is_gsm7
+
+templates_app = typer.Typer(
+    help="Check message templates.", no_args_is_help=True, add_completion=False
+)
+
+# Carriers bill per segment and some split long messages badly: 2 is the budget we
+# design for, 3 is the hard ceiling (a clinic name or patient name longer than the
+# sample's can add a little).
+SMS_SEGMENTS_WARN = 2
+SMS_SEGMENTS_MAX = 3
+
+
+@dataclass
+class CheckReport:
+    """What `templates check` found: rendered messages, warnings and errors."""
+
+    rendered: list[dict[str, object]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _context_for(templates_dir: Path, ref: TemplateRef) -> dict[str, object]:
+    context = sample_context(ref.lang)
+    day = next(s.day for s in load_plan(templates_dir, ref.plan).steps if s.name == ref.step)
+    context["step"] = {"day": day}
+    return context
+
+
+def _check_one(renderer: MessageRenderer, ref: TemplateRef, report: CheckReport) -> None:
+    context = _context_for(renderer.templates_dir, ref)
+    common: dict[str, object] = {
+        "channel": ref.channel,
+        "lang": ref.lang,
+        "plan": ref.plan,
+        "step": ref.step,
+    }
+    if ref.channel == "email":
+        email = renderer.render_email(ref.plan, ref.step, ref.lang, context)
+        report.rendered.append(
+            {
+                "template": email.template,
+                **common,
+                "subject": email.subject,
+                "body": email.text,
+                "html": email.html,
+            }
+        )
+        return
+    sms = renderer.render_sms(ref.plan, ref.step, ref.lang, context)
+    analysis = sms.analysis
+    report.rendered.append(
+        {
+            "template": sms.template,
+            **common,
+            "body": sms.body,
+            "encoding": analysis.encoding,
+            "segments": analysis.segments,
+            "units": analysis.units,
+        }
+    )
+    if analysis.segments > SMS_SEGMENTS_MAX:
+        report.errors.append(
+            f"{sms.template}: {analysis.segments} SMS segments (max {SMS_SEGMENTS_MAX})"
+        )
+    elif analysis.segments > SMS_SEGMENTS_WARN:
+        report.warnings.append(f"{sms.template}: {analysis.segments} SMS segments")
+    if analysis.encoding != "GSM-7":
+        odd = sorted({char for char in sms.body if ord(char) > 0x7F and not is_gsm7(char)})
+        report.warnings.append(
+            f"{sms.template}: not GSM-7 (sent as UCS-2, 70 chars per segment) because of {odd}"
+        )
+
+
+def run_check(templates_dir: Path) -> CheckReport:
+    """Render every template under `templates_dir` with sample data; collect problems."""
+    report = CheckReport()
+    renderer = MessageRenderer(templates_dir)
+    try:
+        refs = renderer.template_names()
+    except PlanError as exc:
+        report.errors.append(str(exc))
+        return report
+    if not refs:
+        report.errors.append(f"{templates_dir}: no plans with templates found")
+    for ref in refs:
+        try:
+            _check_one(renderer, ref, report)
+        except TemplateRenderError as exc:
+            report.errors.append(str(exc))
+    return report
+
+
+def _print_table(report: CheckReport) -> None:
+    table = Table(title="Message templates rendered with sample data")
+    for column in ("plan/step", "channel", "lang", "encoding", "segments", "length"):
+        table.add_column(column, no_wrap=True)
+    for item in report.rendered:
+        is_sms = item["channel"] == "sms"
+        table.add_row(
+            f"{item['plan']}/{item['step']}",
+            str(item["channel"]),
+            str(item["lang"]),
+            str(item["encoding"]) if is_sms else "-",
+            str(item["segments"]) if is_sms else "-",
+            str(item["units"]) if is_sms else f"{len(str(item['body']))} chars",
+        )
+    Console().print(table)
+
+
+@templates_app.command("check")
+def check(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    templates_dir: Annotated[
+        Path | None, typer.Option("--templates-dir", help="Where plans and templates live.")
+    ] = None,
+) -> None:
+    """Render every template in every language with sample data; exit 1 on any problem."""
+    directory = templates_dir or default_templates_dir()
+    if not directory.is_dir():
+        typer.echo(f"error: templates directory {directory} does not exist", err=True)
+        raise typer.Exit(2)
+    report = run_check(directory)
+    if as_json:
+        typer.echo(json.dumps(report.rendered, indent=2, ensure_ascii=False))
+    else:
+        _print_table(report)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    for error in report.errors:
+        typer.echo(f"error: {error}", err=True)
+    if report.errors:
+        raise typer.Exit(1)
