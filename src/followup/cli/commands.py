@@ -6,6 +6,7 @@ from followup.cli.db import db_app
 from followup.cli.enroll import enroll_command
 from followup.cli.schedule import schedule_app
 from followup.cli.templates import templates_app
+from followup.cli.web import dev_command, web_command
 
 app.add_typer(db_app, name="db")
 app.add_typer(clinic_app, name="clinic")
@@ -13,3 +14,5 @@ app.add_typer(staff_app, name="staff")
 app.command("enroll")(enroll_command)
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(templates_app, name="templates")
+app.command("web")(web_command)
+app.command("dev")(dev_command)

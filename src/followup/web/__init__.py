@@ -1,0 +1,1 @@
+"""The web app: staff dashboard, Twilio webhooks, signed patient links."""

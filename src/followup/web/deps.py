@@ -1,0 +1,75 @@
+"""Request-scoped dependencies: the runtime, a database session, the signed-in staff member."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from followup.models import Clinic, Role, StaffUser
+from followup.runtime import Runtime
+
+
+class LoginRequired(Exception):
+    """No valid session: pages redirect to sign-in, other requests get 401."""
+
+
+class Forbidden(Exception):
+    """Signed in, but this needs a role the staff member doesn't have."""
+
+
+class NotFound(Exception):
+    """Not found in the signed-in staff member's clinic (another clinic's ids look the same)."""
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def db_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back on error."""
+    with runtime.sessions() as session, session.begin():
+        yield session
+
+
+def current_staff(request: Request, session: Annotated[Session, Depends(db_session)]) -> StaffUser:
+    staff_id = request.session.get("staff_id")
+    if not isinstance(staff_id, int):
+        raise LoginRequired
+    user = session.get(StaffUser, staff_id)
+    if user is None or not user.active or request.session.get("auth") != _session_stamp(user):
+        request.session.clear()
+        raise LoginRequired
+    request.state.staff = user
+    return user
+
+
+def require_admin(staff: Annotated[StaffUser, Depends(current_staff)]) -> StaffUser:
+    if staff.role is not Role.ADMIN:
+        raise Forbidden
+    return staff
+
+
+def _session_stamp(user: StaffUser) -> str:
+    # Changing the password (hash) ends every existing session of that account.
+    return user.password_hash[-16:]
+
+
+def session_stamp(user: StaffUser) -> str:
+    return _session_stamp(user)
+
+
+def staff_clinic(session: Session, staff: StaffUser) -> Clinic:
+    clinic = session.get(Clinic, staff.clinic_id)
+    if clinic is None:
+        raise NotFound
+    return clinic
+
+
+DbSession = Annotated[Session, Depends(db_session)]
+CurrentStaff = Annotated[StaffUser, Depends(current_staff)]
+AdminStaff = Annotated[StaffUser, Depends(require_admin)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -1,0 +1,45 @@
+"""Twilio webhook authentication: X-Twilio-Signature checked with the SDK's RequestValidator
+against the public URL (what Twilio signed), never against the URL we happen to see behind
+a proxy."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from twilio.request_validator import RequestValidator
+
+from followup.runtime import Runtime
+from followup.web.deps import get_runtime
+
+log = logging.getLogger(__name__)
+
+
+def signed_url(runtime: Runtime, request: Request) -> str:
+    url = runtime.settings.public_url + request.url.path
+    return f"{url}?{request.url.query}" if request.url.query else url
+
+
+async def twilio_form(
+    request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> dict[str, str]:
+    """The webhook's form fields, after the signature is verified (403 otherwise)."""
+    form = await request.form()
+    params = {key: value for key, value in form.multi_items() if isinstance(value, str)}
+    settings = runtime.settings
+    if not settings.webhook_signature_check:
+        return params  # allowed only with the console transport (Settings enforces it)
+    token = settings.twilio_auth_token
+    signature = request.headers.get("x-twilio-signature", "")
+    if token is None:
+        log.warning("twilio webhook refused: FOLLOWUP_TWILIO_AUTH_TOKEN is not set")
+        raise HTTPException(status_code=403, detail="signature check not configured")
+    validator = RequestValidator(token.get_secret_value())
+    if not signature or not validator.validate(signed_url(runtime, request), params, signature):
+        log.warning("twilio webhook refused: bad signature path=%s", request.url.path)
+        raise HTTPException(status_code=403, detail="invalid signature")
+    return params
+
+
+TwilioForm = Annotated[dict[str, str], Depends(twilio_form)]
