@@ -356,7 +356,9 @@ class TwilioDouble(_Controls):
         self._server = _DoubleServer(("127.0.0.1", port), self._state)
         host, bound_port = self._server.server_address[:2]
         self.base_url = f"http://{host!s}:{bound_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @classmethod
     @contextmanager

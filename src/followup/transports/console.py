@@ -96,10 +96,16 @@ class ConsoleTransport:
 
     def _record(self, entry: dict[str, Any], line: str) -> None:
         entry["at"] = datetime.now(UTC).isoformat()
-        encoded = json.dumps(entry, ensure_ascii=False) + "\n"
+        encoded = (json.dumps(entry, ensure_ascii=False) + "\n").encode()
         with self._lock:
             self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
-            with self.outbox_path.open("a", encoding="utf-8") as outbox:
+            with self.outbox_path.open("a+b") as outbox:
+                size = outbox.seek(0, os.SEEK_END)
+                if size:
+                    outbox.seek(size - 1)
+                    if outbox.read(1) != b"\n":
+                        # A crash left a torn line; start afresh so this entry stays readable.
+                        encoded = b"\n" + encoded
                 outbox.write(encoded)
                 outbox.flush()
                 # fsync: a "sent" message must survive a crash, or recovery would resend it.
