@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from itertools import pairwise
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
