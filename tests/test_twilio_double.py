@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
+from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
 from followup.testing.twilio_double import TwilioDouble, TwilioDoubleControl
@@ -154,6 +155,29 @@ def test_status_callbacks_are_signed_like_twilio(
         assert validator.validate(url, form, signature)
     assert received[1][1]["ErrorCode"] == "30003"
     assert not RequestValidator("other-token").validate(url, received[0][1], received[0][2])
+
+
+def test_fetch_and_list_show_the_delivered_status(
+    double: TwilioDouble, callback_server: tuple[str, list[tuple[str, dict[str, str], str]]]
+) -> None:
+    url, _ = callback_server
+    sid = send(double, status_callback=url)
+    client = transport_for(double)._client()
+    assert client.messages(sid).fetch().status == "queued"
+
+    double.deliver_status(sid, "delivered")
+
+    assert client.messages(sid).fetch().status == "delivered"
+    assert [m.status for m in client.messages.list(to=PATIENT)] == ["delivered"]
+
+
+def test_fetch_of_an_unknown_message_is_404(double: TwilioDouble) -> None:
+    client = transport_for(double)._client()
+
+    with pytest.raises(TwilioRestException) as raised:
+        client.messages("SM" + "0" * 32).fetch()
+
+    assert raised.value.status == 404
 
 
 def test_deliver_status_needs_a_callback_url(double: TwilioDouble) -> None:

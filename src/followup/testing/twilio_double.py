@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import re
 import secrets
@@ -28,7 +29,6 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -39,20 +39,17 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 from twilio.request_validator import RequestValidator
 
+from followup.transports.base import TWILIO_ERROR_REASONS
+
 API_VERSION = "2010-04-01"
-_MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json$")
+_MESSAGES_PATH = re.compile(
+    r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages(?:/(?P<sid>SM[0-9a-f]{32}))?\.json$"
+)
+# Resource fields the double never varies.
+_FIXED_FIELDS: dict[str, str | None] = dict.fromkeys(("price", "error_code", "error_message"))
+_FIXED_FIELDS |= {"direction": "outbound-api", "num_segments": "1", "num_media": "0"}
+_FIXED_FIELDS |= {"price_unit": "USD"}
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_ERROR_TEXT = {
-    20003: "Authenticate",
-    20429: "Too Many Requests",
-    21211: "The 'To' number is not a valid phone number.",
-    21602: "Message body is required.",
-    21603: "A 'From' phone number is required.",
-    21604: "A 'To' phone number is required.",
-    21610: "Attempt to send to unsubscribed recipient",
-    21614: "'To' number is not a valid mobile number",
-    30001: "Queue overflow",
-}
 
 
 @dataclass(frozen=True)
@@ -80,6 +77,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     accepted: list[AcceptedMessage] = field(default_factory=list)
     created_at: dict[str, datetime] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
     latency: float = 0.0
     down: bool = False
     fail_queue: deque[_Failure] = field(default_factory=deque)
@@ -125,9 +123,15 @@ class _State:
         with self.lock:
             self.accepted.append(message)
             self.created_at[message.sid] = now
-        return self.resource(message, "accepted" if message.messaging_service_sid else "queued")
+            # Twilio answers "accepted" when a messaging service will pick the sender.
+            self.statuses[message.sid] = "accepted" if message.messaging_service_sid else "queued"
+        return self.resource(message)
 
-    def resource(self, message: AcceptedMessage, status: str) -> dict[str, Any]:
+    def find(self, sid: str) -> AcceptedMessage | None:
+        with self.lock:
+            return next((m for m in self.accepted if m.sid == sid), None)
+
+    def resource(self, message: AcceptedMessage) -> dict[str, Any]:
         """The message as Twilio's JSON resource."""
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{message.sid}.json"
         return {
@@ -138,14 +142,8 @@ class _State:
             "from": message.from_number,
             "messaging_service_sid": message.messaging_service_sid,
             "body": message.body,
-            "status": status,
-            "direction": "outbound-api",
-            "num_segments": "1",
-            "num_media": "0",
-            "price": None,
-            "price_unit": "USD",
-            "error_code": None,
-            "error_message": None,
+            "status": self.statuses[message.sid],
+            **_FIXED_FIELDS,
             **dict.fromkeys(("date_created", "date_updated", "date_sent"), message.date_created),
             "uri": uri,
             "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
@@ -170,8 +168,14 @@ class _Handler(BaseHTTPRequestHandler):
         match = _MESSAGES_PATH.match(parts.path)
         if match is None:
             self._error(404, 20404, "The requested resource was not found")
-        elif self._admitted(match["account"]):
+        elif not self._admitted(match["account"]):
+            return
+        elif match["sid"] is None:
             self._reply(200, _list_page(self._state, parse_qs(parts.query)))
+        elif (message := self._state.find(match["sid"])) is not None:
+            self._reply(200, self._state.resource(message))
+        else:
+            self._error(404, 20404, "The requested resource was not found")
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -180,7 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, {"ok": True})
             return
         match = _MESSAGES_PATH.match(self.path)
-        if match is None:
+        if match is None or match["sid"] is not None:
             self._error(404, 20404, "The requested resource was not found")
         elif self._admitted(match["account"]):
             form = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
@@ -199,7 +203,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(503, None, "Service Unavailable")
             return False
         if account != state.account_sid or self.headers.get("Authorization") != self.server.auth:
-            self._error(401, 20003, _ERROR_TEXT[20003])
+            self._error(401, 20003, "Authenticate")
             return False
         return True
 
@@ -207,22 +211,22 @@ class _Handler(BaseHTTPRequestHandler):
         to = form.get("To", "")
         failure = self._state.scripted_failure(to)
         if failure is not None:
-            self._error(failure.status, failure.code, "Scripted failure", failure.retry_after)
+            self._error(failure.status, failure.code, retry_after=failure.retry_after)
         elif not to:
-            self._error(400, 21604, _ERROR_TEXT[21604])
+            self._error(400, 21604)
         elif not _E164.match(to):
-            self._error(400, 21211, _ERROR_TEXT[21211])
+            self._error(400, 21211)
         elif not form.get("Body"):
-            self._error(400, 21602, _ERROR_TEXT[21602])
+            self._error(400, 21602)
         elif not (form.get("From") or form.get("MessagingServiceSid")):
-            self._error(400, 21603, _ERROR_TEXT[21603])
+            self._error(400, 21603)
         else:
             self._reply(201, self._state.accept(form))
 
     def _error(
-        self, status: int, code: int | None, message: str, retry_after: float | None = None
+        self, status: int, code: int | None, message: str = "", retry_after: float | None = None
     ) -> None:
-        text = _ERROR_TEXT.get(code or 0, message)
+        text = message or TWILIO_ERROR_REASONS.get(code or 0, "Error")
         body = {"code": code, "message": text, "status": status}
         if code is not None:
             body["more_info"] = f"https://www.twilio.com/docs/errors/{code}"
@@ -267,7 +271,7 @@ def _list_page(state: _State, query: dict[str, list[str]]) -> dict[str, Any]:
         return f"{base}?{urlencode({**filters, 'PageSize': page_size, 'Page': number, **token})}"
 
     return {
-        "messages": [state.resource(message, "sent") for message in chunk],
+        "messages": [state.resource(message) for message in chunk],
         "page": page,
         "page_size": page_size,
         "start": start,
@@ -361,7 +365,7 @@ class TwilioDouble(_Controls):
         )
 
     @classmethod
-    @contextmanager
+    @contextlib.contextmanager
     def start(cls, port: int = 0, **credentials: str) -> Iterator[TwilioDouble]:
         double = cls(port, **credentials)
         double.open()
@@ -388,9 +392,9 @@ class TwilioDouble(_Controls):
 
     def deliver_status(self, sid: str, status: str, error_code: int | None = None) -> int:
         """POST a status callback for `sid`, signed as Twilio signs it; returns the HTTP status."""
-        message = next(m for m in self.accepted if m.sid == sid)
-        if not message.status_callback:
-            raise ValueError(f"message {sid} has no StatusCallback")
+        message = self._state.find(sid)
+        if message is None or not message.status_callback:
+            raise ValueError(f"message {sid} is unknown or has no StatusCallback")
         params = {"MessageSid": sid, "SmsSid": sid, "AccountSid": self.account_sid}
         params |= {"MessageStatus": status, "SmsStatus": status, "ApiVersion": API_VERSION}
         params |= {"To": message.to, "From": message.from_number or ""}
@@ -398,6 +402,7 @@ class TwilioDouble(_Controls):
             params["MessagingServiceSid"] = message.messaging_service_sid
         if error_code is not None:
             params["ErrorCode"] = str(error_code)
+        self._state.statuses[sid] = status
         validator = RequestValidator(self.auth_token)
         signature = validator.compute_signature(message.status_callback, params)
         answer = requests.post(
@@ -434,12 +439,9 @@ def main(argv: list[str] | None = None) -> None:
     double = TwilioDouble(args.port, args.account_sid, args.auth_token)
     keys = ("base_url", "account_sid", "auth_token")
     print(json.dumps({key: getattr(double, key) for key in keys}), flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         double._server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        double._server.server_close()
+    double._server.server_close()
 
 
 if __name__ == "__main__":
