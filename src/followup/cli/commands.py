@@ -4,6 +4,7 @@ from followup.cli import app
 from followup.cli.clinic import clinic_app, staff_app
 from followup.cli.db import db_app
 from followup.cli.enroll import enroll_command
+from followup.cli.replies import replies_app
 from followup.cli.schedule import schedule_app
 from followup.cli.templates import templates_app
 from followup.cli.web import dev_command, web_command
@@ -16,3 +17,4 @@ app.add_typer(schedule_app, name="schedule")
 app.add_typer(templates_app, name="templates")
 app.command("web")(web_command)
 app.command("dev")(dev_command)
+app.add_typer(replies_app, name="replies")
