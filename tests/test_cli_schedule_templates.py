@@ -203,3 +203,12 @@ def test_check_missing_directory_is_bad_input(runner: CliRunner, tmp_path: Path)
     result = runner.invoke(app, ["templates", "check", "--templates-dir", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert "does not exist" in result.stderr
+
+
+def test_check_fails_when_a_language_misses_a_step(runner: CliRunner, tmp_path: Path) -> None:
+    templates = tmp_path / "messages"
+    shutil.copytree(TEMPLATES, templates)
+    (templates / "chemical-peel" / "day5.sms.fr.txt").unlink()
+    result = runner.invoke(app, ["templates", "check", "--templates-dir", str(templates)])
+    assert result.exit_code == 1
+    assert "error: chemical-peel/day5: no sms template in 'fr'" in result.stderr

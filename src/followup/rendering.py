@@ -30,6 +30,7 @@ from followup.segments import SmsAnalysis, analyze_sms
 
 __all__ = [
     "LANGUAGES",
+    "Channel",
     "MessageRenderer",
     "RenderedEmail",
     "RenderedSms",

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from followup.plans import PlanError, load_plan
 from followup.rendering import (
+    Channel,
     MessageRenderer,
     TemplateRef,
     TemplateRenderError,
@@ -30,6 +31,7 @@ templates_app = typer.Typer(
 # sample's can add a little).
 SMS_SEGMENTS_WARN = 2
 SMS_SEGMENTS_MAX = 3
+CHANNELS: tuple[Channel, ...] = ("sms", "email")
 
 
 @dataclass
@@ -93,6 +95,23 @@ def _check_one(renderer: MessageRenderer, ref: TemplateRef, report: CheckReport)
         )
 
 
+def _missing_templates(templates_dir: Path, refs: list[TemplateRef]) -> list[str]:
+    # A plan that speaks a language must speak it at every step on every channel:
+    # otherwise the worker fails on that patient's message, days after enrollment.
+    present = set(refs)
+    missing: list[str] = []
+    for plan in sorted({ref.plan for ref in refs}):
+        langs = sorted({ref.lang for ref in refs if ref.plan == plan})
+        for step in load_plan(templates_dir, plan).steps:
+            for channel in CHANNELS:
+                missing.extend(
+                    f"{plan}/{step.name}: no {channel} template in {lang!r}"
+                    for lang in langs
+                    if TemplateRef(plan, step.name, channel, lang) not in present
+                )
+    return missing
+
+
 def run_check(templates_dir: Path) -> CheckReport:
     """Render every template under `templates_dir` with sample data; collect problems."""
     report = CheckReport()
@@ -104,6 +123,7 @@ def run_check(templates_dir: Path) -> CheckReport:
         return report
     if not refs:
         report.errors.append(f"{templates_dir}: no plans with templates found")
+    report.errors.extend(_missing_templates(templates_dir, refs))
     for ref in refs:
         try:
             _check_one(renderer, ref, report)
