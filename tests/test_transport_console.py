@@ -79,6 +79,7 @@ def test_email_is_recorded_and_printed_with_masked_address(tmp_path: Path) -> No
         ("+447700900123", "+44********23"),
         ("+33612345678", "+33*******78"),
         ("123", "***"),
+        ("5551234567", "********67"),
     ],
 )
 def test_mask_phone_keeps_country_code_and_last_two_digits(number: str, masked: str) -> None:

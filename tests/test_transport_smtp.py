@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from followup.testing.smtp_server import LoopbackSmtpServer, self_signed_tls
+from followup.transports import smtp_email
 from followup.transports.base import OutgoingEmail, PermanentSendError, TransientSendError
 from followup.transports.smtp_email import SmtpEmailTransport
 
@@ -142,6 +143,19 @@ def test_reconnects_after_the_server_restarts() -> None:
         transport.port = second.port
         transport.send_email(email())
         assert len(second.messages) == 1
+
+
+def test_a_dead_idle_connection_is_replaced_before_sending(
+    smtp: LoopbackSmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transport = SmtpEmailTransport(smtp.host, smtp.port)
+    transport.send_email(email())
+    monkeypatch.setattr(smtp_email, "_IDLE_CHECK_SECONDS", -1.0)  # treat it as long idle
+    transport._local.connection.sock.close()  # the server or a NAT dropped it meanwhile
+
+    transport.send_email(email())
+
+    assert len(smtp.messages) == 2
 
 
 def test_threads_send_concurrently_over_their_own_connections(smtp: LoopbackSmtpServer) -> None:

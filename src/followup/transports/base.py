@@ -156,7 +156,8 @@ def mask_phone(number: str) -> str:
     try:
         country = str(phonenumbers.parse(number, None).country_code)
     except phonenumbers.NumberParseException:
-        country = digits[:1]
+        # Not international format: no country code we could honestly show.
+        return "*" * (len(digits) - 2) + digits[-2:]
     hidden = len(digits) - len(country) - 2
     return f"+{country}{'*' * hidden}{digits[-2:]}"
 

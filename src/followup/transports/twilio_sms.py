@@ -92,9 +92,10 @@ class TwilioSmsTransport:
                 messaging_service_sid=message.messaging_service_sid,
                 status_callback=message.status_callback,
             )
-        except Exception as exc:
+        except (TwilioException, requests.RequestException) as exc:
             raise self._translate(exc, client) from exc
-        return SendResult(provider_id=created.sid, provider_status=created.status)
+        status = str(created.status) if created.status is not None else None
+        return SendResult(provider_id=created.sid, provider_status=status)
 
     def find_sent(
         self, to: str, from_number: str | None, since: datetime, body: str | None = None
@@ -103,7 +104,7 @@ class TwilioSmsTransport:
         client = self._client()
         try:
             listed = client.messages.list(to=to, from_=from_number, date_sent_after=since)
-        except Exception as exc:
+        except (TwilioException, requests.RequestException) as exc:
             raise self._translate(exc, client) from exc
         found = []
         for item in listed:
@@ -132,8 +133,10 @@ class TwilioSmsTransport:
             self._local.client = client
         return client
 
-    def _translate(self, exc: Exception, client: Any) -> Exception:
-        """Map an SDK or network failure onto our two error types; re-raise our bugs as-is."""
+    def _translate(
+        self, exc: TwilioException | requests.RequestException, client: Any
+    ) -> SendError:
+        """Map an SDK or network failure onto our two error types."""
         if isinstance(exc, TwilioRestException):
             last = client.http_client.last_response
             headers = last.headers if last is not None and last.headers is not None else {}
@@ -142,10 +145,8 @@ class TwilioSmsTransport:
             )
         if isinstance(exc, requests.RequestException):
             return _network_error(exc)
-        if isinstance(exc, TwilioException):
-            # e.g. a non-JSON answer from a proxy in front of Twilio.
-            return TransientSendError(f"Twilio client error: {exc}", maybe_sent=True)
-        return exc
+        # Other SDK errors, e.g. a non-JSON answer from a proxy in front of Twilio.
+        return TransientSendError(f"Twilio client error: {exc}", maybe_sent=True)
 
 
 def classify_twilio_error(
