@@ -86,6 +86,33 @@ def test_control_endpoint_drives_the_double_from_another_process(double: TwilioD
     assert [m.body for m in double.accepted] == ["third time"]
 
 
+_SENDER_SCRIPT = """
+import sys
+from followup.transports.base import OutgoingSms
+from followup.transports.twilio_sms import TwilioSmsTransport
+base_url, account_sid, auth_token, worker = sys.argv[1:5]
+transport = TwilioSmsTransport(account_sid, auth_token, api_base_url=base_url)
+for number in range(250):
+    body = f"process {worker} message {number}"
+    message = OutgoingSms(to="+15551234567", body=body, reference="r", from_number="+1555")
+    transport.send_sms(message)
+"""
+
+
+@pytest.mark.slow
+def test_four_processes_sending_at_once_are_each_accepted_once(double: TwilioDouble) -> None:
+    credentials = [double.base_url, double.account_sid, double.auth_token]
+    senders = [
+        subprocess.Popen([sys.executable, "-c", _SENDER_SCRIPT, *credentials, str(worker)])
+        for worker in range(4)
+    ]
+
+    assert [sender.wait(timeout=120) for sender in senders] == [0, 0, 0, 0]
+    remote = TwilioDoubleControl(double.base_url)
+    assert len(remote.accepted) == 1000
+    assert remote.duplicates() == {}
+
+
 def test_remote_control_reads_accepted_messages_and_duplicates(double: TwilioDouble) -> None:
     send(double, body="once")
     send(double, body="twice")
