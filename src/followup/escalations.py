@@ -1,0 +1,394 @@
+"""The escalation lifecycle: a reply that needs a person, from opening to resolution.
+
+open -> acknowledged -> resolved. Opening one tells the clinic's on-call contacts through
+the outbox (so alerts are retried and audited like patient messages); `sla_sweep` tells
+them again while nobody has acknowledged it. Every staff action writes an audit event with
+the staff member as actor. Functions take the session and `now`; the caller owns the
+transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from followup.audit import record_audit
+from followup.models import (
+    PENDING_STATUSES,
+    Channel,
+    Clinic,
+    Escalation,
+    EscalationPriority,
+    EscalationStatus,
+    InboundMessage,
+    MessageKind,
+    MessageStatus,
+    OnCallContact,
+    Patient,
+    ScheduledMessage,
+    StaffNote,
+    StaffUser,
+    Treatment,
+)
+from followup.outbox import queue_message, transition
+from followup.rendering import default_templates_dir
+from followup.reply_texts import ReplyTexts, reply_texts
+from followup.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = "system"
+MAX_NOTE_LENGTH = 5000
+# Twilio refuses bodies over 1600 characters; longer staff replies belong in a phone call.
+MAX_REPLY_LENGTH = 1600
+MAX_OUTCOME_LENGTH = 2000
+# After this many reminders a person has ignored repeated pages; more pages don't help,
+# and the dashboard keeps showing the escalation as overdue.
+MAX_REMINDERS = 5
+_REASON_LENGTH = 300
+
+
+class EscalationError(ValueError):
+    """A staff action that can't be done as asked (resolved twice, empty reply, ...)."""
+
+
+class PatientOptedOut(EscalationError):
+    """The patient revoked consent to texts: staff must call instead."""
+
+
+def open_escalation(
+    session: Session,
+    *,
+    clinic: Clinic,
+    patient: Patient,
+    treatment: Treatment | None,
+    inbound: InboundMessage | None,
+    priority: EscalationPriority,
+    reason: str,
+    now: datetime,
+    texts: ReplyTexts | None = None,
+) -> Escalation:
+    """Open an escalation and queue alerts to the on-call contacts (not for inbox items:
+    those wait on the dashboard and page nobody)."""
+    escalation = Escalation(
+        clinic_id=clinic.id,
+        patient_id=patient.id,
+        treatment_id=treatment.id if treatment else None,
+        inbound_message_id=inbound.id if inbound else None,
+        priority=priority,
+        status=EscalationStatus.OPEN,
+        reason=reason[:_REASON_LENGTH],
+        opened_at=now,
+        notify_count=0,
+    )
+    session.add(escalation)
+    session.flush()
+    alerts = 0
+    if priority is not EscalationPriority.INBOX:
+        media_count = len(inbound.media) if inbound and inbound.media else 0
+        alerts = _alert(session, clinic, escalation, now, texts, media_count, reminder=False)
+    record_audit(
+        session,
+        at=now,
+        actor=SYSTEM_ACTOR,
+        action="escalation.open",
+        clinic_id=clinic.id,
+        target_type="escalation",
+        target_id=escalation.id,
+        detail={"priority": str(priority), "patient_id": patient.id, "alerts": alerts},
+    )
+    log.info(
+        "escalation opened id=%s clinic_id=%s priority=%s alerts=%s",
+        escalation.id,
+        clinic.id,
+        priority,
+        alerts,
+    )
+    return escalation
+
+
+def acknowledge(session: Session, escalation: Escalation, staff: StaffUser, now: datetime) -> None:
+    """Someone has it: stops the reminders and cancels alerts not yet sent."""
+    _lock_for_staff(session, escalation, staff)
+    if escalation.status is EscalationStatus.RESOLVED:
+        raise EscalationError("this escalation is already resolved")
+    if escalation.status is EscalationStatus.ACKNOWLEDGED:
+        raise EscalationError("this escalation is already acknowledged")
+    _mark_acknowledged(session, escalation, staff, now)
+    _audit(session, escalation, staff, now, "escalation.acknowledge")
+
+
+def assign(
+    session: Session,
+    escalation: Escalation,
+    assignee: StaffUser | None,
+    by: StaffUser,
+    now: datetime,
+) -> None:
+    """Give the escalation to `assignee` (None: nobody)."""
+    _lock_for_staff(session, escalation, by)
+    if escalation.status is EscalationStatus.RESOLVED:
+        raise EscalationError("this escalation is already resolved")
+    if assignee is not None and (assignee.clinic_id != escalation.clinic_id or not assignee.active):
+        raise EscalationError("assign it to an active staff member of this clinic")
+    escalation.assigned_to_id = assignee.id if assignee else None
+    _audit(
+        session,
+        escalation,
+        by,
+        now,
+        "escalation.assign",
+        {"assigned_to_id": assignee.id if assignee else None},
+    )
+
+
+def add_note(
+    session: Session, escalation: Escalation, author: StaffUser, body: str, now: datetime
+) -> StaffNote:
+    """A note for colleagues (never sent to the patient)."""
+    _check_clinic(escalation, author)
+    text = _required_text(body, "note", MAX_NOTE_LENGTH)
+    note = StaffNote(
+        patient_id=escalation.patient_id,
+        escalation_id=escalation.id,
+        author_id=author.id,
+        body=text,
+        created_at=now,
+    )
+    session.add(note)
+    session.flush()
+    _audit(session, escalation, author, now, "escalation.note", {"note_id": note.id})
+    return note
+
+
+def reply_to_patient(
+    session: Session, escalation: Escalation, author: StaffUser, body: str, now: datetime
+) -> ScheduledMessage:
+    """Queue an SMS from staff to the patient. Replying counts as acknowledging."""
+    _lock_for_staff(session, escalation, author)
+    text = _required_text(body, "reply", MAX_REPLY_LENGTH)
+    patient = session.get(Patient, escalation.patient_id)
+    if patient is None or patient.opted_out_at is not None:
+        # Texting after STOP breaks the TCPA and carrier rules; a phone call is still fine.
+        raise PatientOptedOut("the patient opted out of texts: call them instead")
+    message = queue_message(
+        session,
+        clinic_id=escalation.clinic_id,
+        kind=MessageKind.STAFF_REPLY,
+        channel=Channel.SMS,
+        body=text,
+        at=now,
+        actor=author.email,
+        patient_id=patient.id,
+        escalation_id=escalation.id,
+    )
+    if escalation.status is EscalationStatus.OPEN:
+        _mark_acknowledged(session, escalation, author, now)
+    _audit(session, escalation, author, now, "escalation.reply", {"message_id": message.id})
+    return message
+
+
+def resolve(
+    session: Session, escalation: Escalation, staff: StaffUser, outcome: str, now: datetime
+) -> None:
+    """Close the escalation with what was done about it."""
+    _lock_for_staff(session, escalation, staff)
+    text = _required_text(outcome, "outcome", MAX_OUTCOME_LENGTH)
+    if escalation.status is EscalationStatus.RESOLVED:
+        raise EscalationError("this escalation is already resolved")
+    if escalation.status is EscalationStatus.OPEN:
+        _mark_acknowledged(session, escalation, staff, now)
+    escalation.status = EscalationStatus.RESOLVED
+    escalation.resolved_at = now
+    escalation.resolved_by_id = staff.id
+    escalation.outcome = text
+    _audit(session, escalation, staff, now, "escalation.resolve")
+
+
+def sla_due_at(escalation: Escalation, clinic: Clinic) -> datetime | None:
+    """When the on-call contacts are next reminded, or None (inbox items, or done)."""
+    if escalation.status is not EscalationStatus.OPEN:
+        return None
+    if escalation.priority is EscalationPriority.INBOX or escalation.notify_count > MAX_REMINDERS:
+        return None
+    urgent = escalation.priority is EscalationPriority.URGENT
+    minutes = clinic.urgent_sla_minutes if urgent else clinic.normal_sla_minutes
+    return (escalation.last_notified_at or escalation.opened_at) + timedelta(minutes=minutes)
+
+
+def sla_sweep(session: Session, now: datetime, texts: ReplyTexts | None = None) -> int:
+    """Re-alert the on-call contacts for every open escalation past its SLA; return how many.
+
+    Rows are locked (skipping ones another sweeper holds), so two workers never double-page.
+    """
+    candidates = session.execute(
+        select(Escalation, Clinic)
+        .join(Clinic, Clinic.id == Escalation.clinic_id)
+        .where(
+            Escalation.status == EscalationStatus.OPEN,
+            Escalation.priority != EscalationPriority.INBOX,
+            Escalation.notify_count <= MAX_REMINDERS,
+        )
+        .order_by(Escalation.opened_at)
+        .with_for_update(of=Escalation, skip_locked=True)
+    ).all()
+    reminded = 0
+    for escalation, clinic in candidates:
+        due = sla_due_at(escalation, clinic)
+        if due is None or due > now:
+            continue
+        inbound = (
+            session.get(InboundMessage, escalation.inbound_message_id)
+            if escalation.inbound_message_id
+            else None
+        )
+        media_count = len(inbound.media) if inbound and inbound.media else 0
+        _alert(session, clinic, escalation, now, texts, media_count, reminder=True)
+        record_audit(
+            session,
+            at=now,
+            actor=SYSTEM_ACTOR,
+            action="escalation.remind",
+            clinic_id=clinic.id,
+            target_type="escalation",
+            target_id=escalation.id,
+            detail={"notify_count": escalation.notify_count},
+        )
+        reminded += 1
+    return reminded
+
+
+def _alert(
+    session: Session,
+    clinic: Clinic,
+    escalation: Escalation,
+    now: datetime,
+    texts: ReplyTexts | None,
+    media_count: int,
+    *,
+    reminder: bool,
+) -> int:
+    """Queue one alert per on-call address; return how many were queued."""
+    alert = (texts or reply_texts(default_templates_dir())).alert(
+        clinic, escalation, media_count=media_count, reminder=reminder
+    )
+    urgent = escalation.priority is EscalationPriority.URGENT
+    recipients = _recipients(session, clinic, urgent=urgent)
+    for channel, address in recipients:
+        queue_message(
+            session,
+            clinic_id=clinic.id,
+            kind=MessageKind.STAFF_ALERT,
+            channel=channel,
+            body=alert.sms if channel is Channel.SMS else alert.email,
+            subject=alert.subject if channel is Channel.EMAIL else None,
+            recipient=address,
+            patient_id=escalation.patient_id,
+            escalation_id=escalation.id,
+            at=now,
+            actor=SYSTEM_ACTOR,
+        )
+    if not recipients:
+        log.warning("escalation %s: clinic %s has nobody to alert", escalation.id, clinic.id)
+    escalation.last_notified_at = now
+    escalation.notify_count += 1
+    return len(recipients)
+
+
+def _recipients(session: Session, clinic: Clinic, *, urgent: bool) -> list[tuple[Channel, str]]:
+    query = select(OnCallContact).where(
+        OnCallContact.clinic_id == clinic.id, OnCallContact.active.is_(True)
+    )
+    if not urgent:
+        query = query.where(OnCallContact.urgent_only.is_(False))
+    recipients: list[tuple[Channel, str]] = []
+    for contact in session.scalars(query.order_by(OnCallContact.id)):
+        if contact.phone:
+            recipients.append((Channel.SMS, contact.phone))
+        if contact.email:
+            recipients.append((Channel.EMAIL, contact.email))
+    if not recipients and clinic.contact_email:
+        # Nobody on call: the clinic's own inbox is better than telling no one.
+        recipients.append((Channel.EMAIL, clinic.contact_email))
+    return list(dict.fromkeys(recipients))
+
+
+def _mark_acknowledged(
+    session: Session, escalation: Escalation, staff: StaffUser, now: datetime
+) -> None:
+    escalation.status = EscalationStatus.ACKNOWLEDGED
+    escalation.acknowledged_at = now
+    escalation.acknowledged_by_id = staff.id
+    # Alerts still waiting in the outbox would page people about something already taken.
+    pending = session.scalars(
+        select(ScheduledMessage).where(
+            ScheduledMessage.escalation_id == escalation.id,
+            ScheduledMessage.kind == MessageKind.STAFF_ALERT,
+            ScheduledMessage.status.in_(PENDING_STATUSES),
+        )
+    ).all()
+    for message in pending:
+        transition(
+            session,
+            message,
+            MessageStatus.CANCELLED,
+            at=now,
+            detail="escalation acknowledged",
+            actor=staff.email,
+        )
+
+
+def _check_clinic(escalation: Escalation, staff: StaffUser) -> None:
+    # Routes scope queries to the staff member's clinic; this is the second lock on the door.
+    if staff.clinic_id != escalation.clinic_id or not staff.active:
+        raise EscalationError("this escalation belongs to another clinic")
+
+
+def _lock_for_staff(session: Session, escalation: Escalation, staff: StaffUser) -> None:
+    """Re-read the row under a lock, so two people clicking at once act one after the other."""
+    _check_clinic(escalation, staff)
+    if escalation in session and escalation.id is not None:
+        session.refresh(escalation, with_for_update=True)
+
+
+def _required_text(value: str, what: str, limit: int) -> str:
+    text = value.replace("\x00", "").strip()
+    if not text:
+        raise EscalationError(f"the {what} is empty")
+    if len(text) > limit:
+        raise EscalationError(f"the {what} is longer than {limit} characters")
+    return text
+
+
+def _audit(
+    session: Session,
+    escalation: Escalation,
+    staff: StaffUser,
+    now: datetime,
+    action: str,
+    detail: dict[str, object] | None = None,
+) -> None:
+    record_audit(
+        session,
+        at=now,
+        actor=staff.email,
+        action=action,
+        clinic_id=escalation.clinic_id,
+        staff_user_id=staff.id,
+        target_type="escalation",
+        target_id=escalation.id,
+        detail={"patient_id": escalation.patient_id, **(detail or {})},
+    )
+
+
+def escalation_sla_sweep(runtime: Runtime) -> int:
+    """The worker's periodic job: one transaction, the runtime's clock."""
+    texts = reply_texts(runtime.settings.templates_dir, runtime.settings.public_url)
+    with runtime.sessions() as session, session.begin():
+        reminded = sla_sweep(session, runtime.clock.now(), texts)
+    if reminded:
+        log.info("escalation sla sweep reminded=%s", reminded)
+    return reminded

@@ -1,0 +1,128 @@
+"""The words we send on our own: auto-replies to patients and alerts to on-call staff.
+
+Templates live beside the plan templates, so a clinic edits them the same way::
+
+    _replies/<name>.sms.<lang>.txt      opt_out, opt_in, help, worse, urgent, thanks
+    _alerts/escalation.sms.en.txt       on-call SMS
+    _alerts/escalation.email.en.{subject.txt,txt}
+
+Rendered like plan messages: Jinja2 sandbox (staff may edit them) and StrictUndefined, so
+a misspelt variable fails loudly instead of sending "call  now".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from followup.models import Clinic, Escalation, EscalationPriority, Language
+from followup.phones import display_phone
+
+REPLY_NAMES = ("opt_out", "opt_in", "help", "worse", "urgent", "thanks")
+_SLA_WORDS = {
+    "en": ("minute", "minutes", "hour", "hours"),
+    "fr": ("minute", "minutes", "heure", "heures"),
+}
+
+
+class ReplyTextError(Exception):
+    """A reply or alert template is missing or broken; the message names the file."""
+
+
+@dataclass(frozen=True)
+class StaffAlert:
+    sms: str
+    subject: str
+    email: str
+
+
+def promised_time(minutes: int, lang: str) -> str:
+    """'2 hours', '15 minutes', '1 heure': the clinic's promise, in the patient's words."""
+    one_min, many_min, one_hour, many_hours = _SLA_WORDS.get(lang, _SLA_WORDS["en"])
+    if minutes >= 60 and minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} {one_hour if hours == 1 else many_hours}"
+    return f"{minutes} {one_min if minutes == 1 else many_min}"
+
+
+class ReplyTexts:
+    """Renders `_replies/` and `_alerts/` from one templates directory (compiled once)."""
+
+    def __init__(self, templates_dir: Path, public_url: str = "") -> None:
+        self.templates_dir = templates_dir
+        self.public_url = public_url.rstrip("/")
+        self._env = SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(str(templates_dir), encoding="utf-8"),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            lstrip_blocks=True,
+            cache_size=-1,
+            auto_reload=False,
+        )
+
+    def reply(self, name: str, lang: str, clinic: Clinic | None) -> str:
+        """The auto-reply `name` in `lang` (English when that language has no file)."""
+        lang = lang if lang in {language.value for language in Language} else "en"
+        context = {
+            "clinic": _clinic_context(clinic),
+            "promised": promised_time(clinic.normal_sla_minutes if clinic else 120, lang),
+        }
+        return _tidy(self._render(f"_replies/{name}.sms.{lang}.txt", context))
+
+    def alert(
+        self, clinic: Clinic, escalation: Escalation, *, media_count: int, reminder: bool
+    ) -> StaffAlert:
+        """What on-call staff receive. It names no patient and quotes no reply: SMS and
+        email are not private channels, so staff read the details on the dashboard."""
+        urgent = escalation.priority is EscalationPriority.URGENT
+        minutes = clinic.urgent_sla_minutes if urgent else clinic.normal_sla_minutes
+        context = {
+            "clinic": _clinic_context(clinic),
+            "escalation": {
+                "id": escalation.id,
+                "urgent": urgent,
+                "reason": escalation.reason,
+                "media_count": media_count,
+                "reminder": reminder,
+                "promised": promised_time(minutes, "en"),
+                "url": f"{self.public_url}/escalations/{escalation.id}" if self.public_url else "",
+            },
+        }
+        return StaffAlert(
+            sms=_tidy(self._render("_alerts/escalation.sms.en.txt", context)),
+            subject=" ".join(
+                self._render("_alerts/escalation.email.en.subject.txt", context).split()
+            ),
+            email=self._render("_alerts/escalation.email.en.txt", context).strip() + "\n",
+        )
+
+    def _render(self, name: str, context: Mapping[str, object]) -> str:
+        try:
+            return self._env.get_template(name).render(context)
+        except jinja2.TemplateNotFound as exc:
+            raise ReplyTextError(f"{name}: template file not found") from exc
+        except jinja2.TemplateError as exc:
+            raise ReplyTextError(f"{name}: {exc}") from exc
+
+
+def _clinic_context(clinic: Clinic | None) -> dict[str, str]:
+    if clinic is None:
+        return {"name": "", "phone": ""}
+    return {"name": clinic.name, "phone": display_phone(clinic.contact_phone)}
+
+
+def _tidy(body: str) -> str:
+    # Every character costs money and may push the reply into another segment.
+    lines = (" ".join(line.split()) for line in body.strip().splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+@cache
+def reply_texts(templates_dir: Path, public_url: str = "") -> ReplyTexts:
+    """One compiled set per templates directory and URL, shared by requests and jobs."""
+    return ReplyTexts(templates_dir, public_url)
