@@ -221,3 +221,10 @@ def test_compiled_templates_are_cached(tmp_path: Path) -> None:
 
 def test_default_templates_dir_is_the_repository_folder() -> None:
     assert default_templates_dir() == TEMPLATES
+
+
+def test_runtime_error_in_an_expression_is_a_render_error(tmp_path: Path) -> None:
+    templates = _copy_templates(tmp_path)
+    (templates / "microneedling" / "day7.sms.en.txt").write_text("Day\n{{ step.day / 0 }}\n")
+    with pytest.raises(TemplateRenderError, match=r"day7.sms.en.txt line 2: ZeroDivisionError"):
+        MessageRenderer(templates).render_sms("microneedling", "day7", "en", sample_context())

@@ -231,7 +231,7 @@ def next_allowed_time(instant: datetime, rules: SendRules) -> datetime:
 
 
 def _nominal_send_at(step: Step, treated_on: date, rules: SendRules) -> datetime:
-    wall = step.send_time or rules.default_send_time
+    wall = rules.default_send_time if step.send_time is None else step.send_time
     planned = _local_to_utc(treated_on + timedelta(days=step.day), wall, rules.tz)
     return next_allowed_time(planned, rules)
 
@@ -241,8 +241,9 @@ def plan_sends(
 ) -> list[PlannedSend]:
     """Every step of `plan` with its UTC send time, expiry, and whether it is too late.
 
-    `treated_at` and `now` must be timezone-aware. See the module docstring for the
-    late-enrollment rule.
+    `treated_at` and `now` must be timezone-aware (ValueError otherwise). Raises
+    PlanError when quiet hours would make two steps go out at once or out of order.
+    See the module docstring for the late-enrollment rule.
     """
     _require_aware(treated_at, "treated_at")
     _require_aware(now, "now")
@@ -252,8 +253,8 @@ def plan_sends(
         if nominal[index] <= nominal[index - 1]:
             earlier, later = plan.steps[index - 1].name, plan.steps[index].name
             raise PlanError(
-                f"plan {plan.name!r}: steps {earlier!r} and {later!r} would go out out of order"
-                f" once quiet hours apply ({nominal[index - 1].isoformat()}); change send_time"
+                f"plan {plan.name!r}: step {later!r} would not go out after {earlier!r} once"
+                f" quiet hours apply ({nominal[index - 1].isoformat()}); change their send_time"
             )
     earliest = next_allowed_time(now, rules)
     sends = []

@@ -146,32 +146,34 @@ class MessageRenderer:
         return sorted(refs)
 
     def _render(self, name: str, lang: str, context: Mapping[str, object]) -> str:
+        cause: Exception
         try:
             template = self._env.get_template(name)
             return template.render({**context, "lang": lang})
         except jinja2.TemplateSyntaxError as exc:
-            where = exc.name or exc.filename or name
-            raise TemplateRenderError(
-                f"{where} line {exc.lineno}: syntax error: {exc.message}"
-            ) from exc
+            where, cause = exc.name or exc.filename or name, exc
+            problem = f"{where} line {exc.lineno}: syntax error: {exc.message}"
         except jinja2.TemplateNotFound as exc:
-            raise TemplateRenderError(f"{name}: template file not found ({exc.name})") from exc
+            problem, cause = f"{name}: template file not found ({exc.name})", exc
         except jinja2.UndefinedError as exc:
-            raise TemplateRenderError(
-                f"{self._failing_location(exc, name)}: undefined: {exc.message}"
-            ) from exc
-        except jinja2.TemplateError as exc:
-            raise TemplateRenderError(f"{self._failing_location(exc, name)}: {exc}") from exc
+            problem, cause = f"{self._failing_location(exc, name)}: undefined: {exc}", exc
+        except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
+            # Expressions in a template can fail like any Python expression ({{ 1/0 }}).
+            cause = exc
+            problem = f"{self._failing_location(exc, name)}: {type(exc).__name__}: {exc}"
+        # Callers log and show this: keep it to one line.
+        raise TemplateRenderError(" ".join(problem.split())) from cause
 
     def _failing_location(self, exc: BaseException, fallback: str) -> str:
         # Jinja rewrites tracebacks so template frames carry the template's file name
         # and line; the innermost one is where the error is (maybe inside a partial).
-        root = str(self.templates_dir.resolve())
+        root = self.templates_dir.resolve()
         for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-            filename = str(Path(frame.filename).resolve()) if frame.filename else ""
-            if filename.startswith(root):
-                relative = Path(filename).relative_to(root).as_posix()
-                return f"{relative} line {frame.lineno}"
+            if not frame.filename:
+                continue
+            path = Path(frame.filename).resolve()
+            if path.is_relative_to(root):
+                return f"{path.relative_to(root).as_posix()} line {frame.lineno}"
         return fallback
 
 
