@@ -119,6 +119,9 @@ def test_preview_table_shows_local_and_utc(runner: CliRunner) -> None:
         (["--treated-at", "next tuesday", "--tz", "UTC"], "not an ISO 8601"),
         (["--treated-at", "2026-03-07T14:00", "--tz", "UTC", "--plan", "botox"], "unknown plan"),
         (["--treated-at", "2026-03-07T14:00", "--tz", "UTC", "--send-time", "7pm"], "HH:MM"),
+        (["--treated-at", "2026-03-07T14:00", "--tz", "UTC", "--send-time", "10:00Z"], "HH:MM"),
+        (["--treated-at", "2026-03-07T14:00", "--tz", "America"], "unknown time zone"),
+        (["--treated-at", "2026-03-07", "--tz", "UTC", "--now", "soon"], "--now"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_exit_2(

@@ -55,7 +55,10 @@ def _parse_send_time(value: str | None) -> time | None:
     try:
         parsed = time.fromisoformat(value)
     except ValueError:
-        raise _bad_input(f"--send-time {value!r} is not HH:MM") from None
+        parsed = None
+    # A send time is a clinic-local wall-clock time: an offset would be ignored, so refuse it.
+    if parsed is None or parsed.tzinfo is not None:
+        raise _bad_input(f"--send-time {value!r} is not HH:MM (clinic-local)")
     return parsed.replace(second=0, microsecond=0)
 
 
