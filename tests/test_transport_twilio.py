@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -244,6 +245,17 @@ def test_find_sent_ignores_messages_before_since(
     later = datetime.now(UTC) + timedelta(seconds=5)
 
     assert transport.find_sent(PATIENT, CLINIC, later) == []
+
+
+def test_sdk_request_logging_never_shows_the_patients_number(
+    transport: TwilioSmsTransport, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+
+    transport.send_sms(sms())
+    transport.find_sent(PATIENT, CLINIC, datetime.now(UTC) - timedelta(seconds=2))
+
+    assert PATIENT.removeprefix("+") not in caplog.text
 
 
 def test_parse_retry_after_accepts_seconds_and_http_dates() -> None:

@@ -4,7 +4,8 @@ Pointing the SDK elsewhere (the loopback double in tests and benches): the SDK s
 every request through an `HttpClient`, a documented extension point (`Client(...,
 http_client=...)`). `_RedirectingHttpClient` subclasses the SDK's own `TwilioHttpClient`
 and, when `api_base_url` is given, swaps the scheme and host of each URL the SDK built
-(`https://api.twilio.com/2010-04-01/...`) for the base URL's, keeping path and query.
+(`https://api.twilio.com/2010-04-01/...`) for the base URL's (a path in the base URL
+becomes a prefix), keeping the SDK's path and query.
 Everything else — request encoding, auth, paging, error parsing — is the SDK's code.
 Without `api_base_url` the URL is untouched and requests go to Twilio.
 
@@ -15,6 +16,7 @@ documented as thread-safe, so each thread gets its own SDK client and session
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -39,6 +41,11 @@ from followup.transports.base import (
     describe_twilio_error,
 )
 
+# The SDK logs each request's query parameters at INFO, and `messages.list(to=...)` puts
+# the patient's full number there; our logs must never carry one, so keep it quiet.
+_SDK_LOGGER = logging.getLogger("followup.transports.twilio_sdk")
+_SDK_LOGGER.setLevel(logging.WARNING)
+
 
 class _RedirectingHttpClient(TwilioHttpClient):  # type: ignore[misc]
     """The SDK's HTTP client, optionally aimed at another base URL; remembers the last response.
@@ -49,14 +56,15 @@ class _RedirectingHttpClient(TwilioHttpClient):  # type: ignore[misc]
 
     def __init__(self, api_base_url: str | None, timeout: float) -> None:
         # max_retries stays unset: a silent retry of a POST could send an SMS twice.
-        super().__init__(pool_connections=True, timeout=timeout)
+        super().__init__(pool_connections=True, timeout=timeout, logger=_SDK_LOGGER)
         self._base = urlsplit(api_base_url) if api_base_url else None
         self.last_response: Response | None = None
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         if self._base is not None:
             parts = urlsplit(url)
-            url = urlunsplit((self._base.scheme, self._base.netloc, *parts[2:]))
+            path = self._base.path.rstrip("/") + parts.path
+            url = urlunsplit((self._base.scheme, self._base.netloc, path, parts.query, ""))
         self.last_response = None
         response: Response = super().request(method, url, *args, **kwargs)
         self.last_response = response
