@@ -71,3 +71,15 @@ def test_each_revision_downgrades_and_upgrades_again(
     command.downgrade(config, revision_step)
     command.upgrade(config, "head")
     assert _diff_against_models(url) == []
+
+
+def test_the_comparison_notices_a_schema_that_differs(new_database: NewDatabase) -> None:
+    """Guards the guard: a database missing an index must not compare equal."""
+    url = new_database("sqlite").render_as_string(hide_password=False)
+    command.upgrade(_alembic_config(url), "head")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_scheduled_message_due")
+    engine.dispose()
+    differences = _diff_against_models(url)
+    assert [diff[0] for diff in differences] == ["add_index"]  # type: ignore[index]
