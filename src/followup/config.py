@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     lexicon_path: Path | None = Field(None, description="Extra reply lexicon (TOML).")
     log_level: str = Field("INFO")
 
+    api_rate_limit_per_minute: float = Field(
+        120.0, gt=0, description="API requests a minute per token (per web process)."
+    )
+    api_rate_limit_burst: int = Field(30, ge=1, description="API requests a token may burst.")
+
     sms_transport: SmsTransportName = SmsTransportName.CONSOLE
     email_transport: EmailTransportName = EmailTransportName.CONSOLE
     outbox_file: Path | None = Field(None, description="Console outbox; default data_dir.")
@@ -83,6 +88,8 @@ class Settings(BaseSettings):
     max_attempts: int = Field(6, ge=1)
     lease_seconds: int = Field(120, ge=5)
     rate_limit_per_second: float | None = Field(None, gt=0)
+    retry_base_seconds: float = Field(30.0, gt=0, description="First retry delay (doubles).")
+    retry_max_seconds: float = Field(3600.0, gt=0, description="Longest retry delay.")
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,179 @@
+"""What a claimed message needs to leave: a `SendJob` built from its rows while they are
+locked, so the send itself runs outside any transaction and touches no ORM object."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from followup.links import LinkSigner
+from followup.models import (
+    Channel,
+    Clinic,
+    Language,
+    MessageKind,
+    Patient,
+    ScheduledMessage,
+    Treatment,
+)
+from followup.phones import display_phone
+from followup.plans import Plan, PlanError, load_plan
+
+_Row = TypeVar("_Row", Patient, Treatment, Clinic)
+_MONTHS = {
+    "en": "January February March April May June July August September October November December",
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+}
+
+
+@dataclass(frozen=True)
+class SendJob:
+    """Everything the sender needs, copied out of the database rows at claim time."""
+
+    message_id: int
+    channel: Channel
+    kind: MessageKind
+    attempts: int
+    to: str | None  # None: no address for this channel (e.g. email without an email)
+    patient_id: int | None
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+    reply_to: str | None = None
+    unsubscribe_url: str | None = None
+    body: str | None = None  # ready-written messages
+    subject: str | None = None
+    plan: str | None = None  # plan messages: rendered at send time
+    step: str | None = None
+    language: str = Language.EN.value
+    context: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def sender_key(self) -> str:
+        """Which sender this message leaves from (for the per-sender rate limit)."""
+        if self.channel is Channel.EMAIL:
+            return "email"
+        return self.from_number or self.messaging_service_sid or "sms"
+
+
+@dataclass
+class JobBuilder:
+    """Builds `SendJob`s for a batch; plans are read once per process."""
+
+    templates_dir: Path
+    signer: LinkSigner | None
+
+    def build(
+        self, session: Session, messages: list[ScheduledMessage], now: datetime
+    ) -> list[SendJob]:
+        patients = _by_id(session, Patient, {m.patient_id for m in messages})
+        treatments = _by_id(session, Treatment, {m.treatment_id for m in messages})
+        clinics = _by_id(session, Clinic, {m.clinic_id for m in messages})
+        return [
+            self._job(
+                m,
+                clinics[m.clinic_id],
+                patients.get(m.patient_id) if m.patient_id is not None else None,
+                treatments.get(m.treatment_id) if m.treatment_id is not None else None,
+                now,
+            )
+            for m in messages
+        ]
+
+    def _job(
+        self,
+        message: ScheduledMessage,
+        clinic: Clinic,
+        patient: Patient | None,
+        treatment: Treatment | None,
+        now: datetime,
+    ) -> SendJob:
+        to = message.recipient or _patient_address(patient, message.channel)
+        job = SendJob(
+            message_id=message.id,
+            channel=message.channel,
+            kind=message.kind,
+            attempts=message.attempts,
+            to=to,
+            patient_id=message.patient_id,
+            from_number=clinic.sender_number,
+            messaging_service_sid=clinic.messaging_service_sid,
+            reply_to=clinic.contact_email,
+            body=message.body,
+            subject=message.subject,
+            language=patient.language.value if patient is not None else Language.EN.value,
+        )
+        if message.channel is Channel.EMAIL and patient is not None and self.signer is not None:
+            unsubscribe = self.signer.unsubscribe_url(patient.id, now)
+            job = replace(job, unsubscribe_url=unsubscribe)
+        if message.kind is MessageKind.PLAN and patient and treatment and message.step:
+            context = render_context(
+                clinic, patient, treatment, message.step, self.templates_dir, self.signer, now
+            )
+            job = replace(job, plan=treatment.kind, step=message.step, context=context)
+        return job
+
+
+def _patient_address(patient: Patient | None, channel: Channel) -> str | None:
+    if patient is None:
+        return None
+    return patient.phone if channel is Channel.SMS else patient.email
+
+
+def _by_id(session: Session, model: type[_Row], ids: Iterable[int | None]) -> dict[int, _Row]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    rows = session.scalars(select(model).where(model.id.in_(wanted))).all()
+    return {row.id: row for row in rows}
+
+
+def render_context(
+    clinic: Clinic,
+    patient: Patient,
+    treatment: Treatment,
+    step_name: str,
+    templates_dir: Path,
+    signer: LinkSigner | None,
+    now: datetime,
+) -> dict[str, object]:
+    """The template variables of a plan message (see rendering.sample_context)."""
+    plan = cached_plan(templates_dir, treatment.kind)
+    lang = patient.language.value
+    treated_on = treatment.treated_at.astimezone(ZoneInfo(clinic.timezone)).date()
+    day = next((s.day for s in plan.steps if s.name == step_name), 0)
+    context: dict[str, object] = {
+        "patient": {"first_name": patient.first_name},
+        "clinic": {"name": clinic.name, "phone": display_phone(clinic.contact_phone)},
+        "treatment": {"label": plan.title.lower(), "treated_on": format_day(treated_on, lang)},
+        "step": {"day": day},
+    }
+    if signer is not None:
+        links = signer.checkin_links(patient.id, treatment.id, now)
+        links["unsubscribe"] = signer.unsubscribe_url(patient.id, now)
+        context["links"] = links
+    return context
+
+
+def format_day(day: date, lang: str) -> str:
+    """ "March 7, 2026" / "7 mars 2026" (no locale database needed)."""
+    month = _MONTHS.get(lang, _MONTHS["en"]).split()[day.month - 1]
+    if lang == "fr":
+        return f"{'1er' if day.day == 1 else day.day} {month} {day.year}"
+    return f"{month} {day.day}, {day.year}"
+
+
+@lru_cache(maxsize=64)
+def cached_plan(templates_dir: Path, name: str) -> Plan:
+    """Plans are files read once per process (a template edit takes effect on restart)."""
+    return load_plan(templates_dir, name)
+
+
+__all__ = ["JobBuilder", "PlanError", "SendJob", "format_day", "render_context"]

@@ -1,0 +1,336 @@
+"""The dispatcher: claim a batch, send it outside the transaction, record what happened.
+
+    claim (one short transaction: lock, lease, commit)
+      -> per message, in a thread pool of `send_concurrency`:
+           consent re-check (its own short read) -> render -> rate limit -> provider
+      -> outcomes recorded as they complete, a group per transaction
+
+Throughput is bound by the pool, not by one provider round trip. Nothing is sent while a
+transaction is open, so a slow provider never holds row locks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from followup.clock import Clock
+from followup.config import Settings
+from followup.db import transaction
+from followup.dispatch.claim import claim_due
+from followup.dispatch.context import JobBuilder, SendJob
+from followup.dispatch.outcomes import (
+    Outcome,
+    Permanent,
+    Released,
+    RetryPolicy,
+    Sent,
+    Transient,
+    Withheld,
+    record_outcomes,
+)
+from followup.dispatch.ratelimit import SenderRateLimiter
+from followup.links import LinkSigner
+from followup.models import (
+    Channel,
+    MessageKind,
+    MessageStatus,
+    Patient,
+    ScheduledMessage,
+    Treatment,
+)
+from followup.plans import PlanError
+from followup.rendering import MessageRenderer, TemplateRenderError
+from followup.runtime import Runtime
+from followup.transports.base import (
+    EmailTransport,
+    OutgoingEmail,
+    OutgoingSms,
+    PermanentSendError,
+    SmsTransport,
+    TransientSendError,
+)
+from followup.transports.factory import build_transports
+
+log = logging.getLogger(__name__)
+STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
+
+
+@dataclass(frozen=True)
+class DispatchOptions:
+    batch_size: int = 200
+    concurrency: int = 8
+    lease_seconds: float = 120
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(max_attempts=6))
+    rate_limit_per_second: float | None = None
+    email_from: str = "followup@clinic.invalid"
+    status_callback_url: str | None = None
+    messaging_service_sid: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DispatchOptions:
+        return cls(
+            batch_size=settings.dispatch_batch_size,
+            concurrency=settings.send_concurrency,
+            lease_seconds=settings.lease_seconds,
+            retry=RetryPolicy(
+                max_attempts=settings.max_attempts,
+                base_seconds=settings.retry_base_seconds,
+                cap_seconds=settings.retry_max_seconds,
+            ),
+            rate_limit_per_second=settings.rate_limit_per_second,
+            email_from=settings.email_from,
+            status_callback_url=settings.public_url + STATUS_CALLBACK_PATH,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+        )
+
+
+@dataclass(frozen=True)
+class Transports:
+    sms: SmsTransport
+    email: EmailTransport
+
+
+def new_owner_id() -> str:
+    """Who holds a lease: host, pid and a random part (pids are reused)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Dispatcher:
+    """Sends due messages. One per worker process; `dispatch_due` is its periodic job."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        transports: Transports,
+        builder: JobBuilder,
+        *,
+        clock: Clock,
+        options: DispatchOptions,
+        owner: str | None = None,
+        rng: random.Random | None = None,
+        limiter: SenderRateLimiter | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.transports = transports
+        self.builder = builder
+        self.renderer = MessageRenderer(builder.templates_dir)
+        self.clock = clock
+        self.options = options
+        self.owner = owner or new_owner_id()
+        self.rng = rng or random.Random()
+        self.limiter = limiter or SenderRateLimiter(options.rate_limit_per_second)
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="send")
+
+    def request_stop(self) -> None:
+        """Stop claiming; sends not yet handed to a provider are given back to the queue."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def dispatch_due(self) -> Counter[str]:
+        """Send batches until no due message is left (or a stop is requested)."""
+        total: Counter[str] = Counter()
+        while not self._stop.is_set():
+            examined, counts = self.dispatch_batch()
+            total.update(counts)
+            if examined < self.options.batch_size:
+                break
+        return total
+
+    def dispatch_batch(self) -> tuple[int, Counter[str]]:
+        """Claim one batch and settle it; return (rows examined, counts by result)."""
+        now = self.clock.now()
+        with transaction(self.sessions) as session:
+            claim = claim_due(
+                session,
+                owner=self.owner,
+                now=now,
+                limit=self.options.batch_size,
+                lease_seconds=self.options.lease_seconds,
+            )
+            jobs = self.builder.build(session, claim.messages, now)
+        counts: Counter[str] = Counter(expired=claim.examined - len(jobs))
+        if jobs:
+            counts.update(self._send_all(jobs))
+            log.info(
+                "dispatch batch owner=%s claimed=%d %s",
+                self.owner,
+                len(jobs),
+                " ".join(f"{key}={value}" for key, value in sorted(counts.items()) if value),
+            )
+        return claim.examined, counts
+
+    def _send_all(self, jobs: list[SendJob]) -> Counter[str]:
+        futures: dict[Future[Outcome], int] = {
+            self._pool.submit(self._send_one, job): job.message_id for job in jobs
+        }
+        pending: set[Future[Outcome]] = set(futures)
+        counts: Counter[str] = Counter()
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            outcomes = {futures[future]: future.result() for future in done}
+            with transaction(self.sessions) as session:
+                counts.update(
+                    record_outcomes(
+                        session,
+                        outcomes,
+                        owner=self.owner,
+                        now=self.clock.now(),
+                        policy=self.options.retry,
+                        rng=self.rng,
+                    )
+                )
+        return counts
+
+    def _send_one(self, job: SendJob) -> Outcome:
+        """Runs in a pool thread: never raises for the provider's or the template's faults."""
+        if self._stop.is_set():
+            return Released("the worker is stopping")
+        try:
+            withheld = self._consent_gate(job)
+        except SQLAlchemyError as exc:
+            log.warning("consent re-check failed message_id=%s error=%s", job.message_id, exc)
+            return Released("could not re-check consent before sending")
+        if withheld is not None:
+            return withheld
+        if not job.to:
+            return Permanent(f"the recipient has no {job.channel.value} address", "no_address")
+        self.limiter.acquire(job.sender_key)
+        if self._stop.is_set():
+            return Released("the worker is stopping")
+        try:
+            return self._deliver(job)
+        except (TemplateRenderError, PlanError) as exc:
+            return Permanent(f"the message could not be rendered: {exc}", "template")
+        except TransientSendError as exc:
+            return Transient(exc.reason, exc.code, exc.retry_after, exc.maybe_sent)
+        except PermanentSendError as exc:
+            return Permanent(exc.reason, exc.code)
+        except Exception as exc:
+            # A bug of ours, maybe after the provider took the message: let recovery ask.
+            log.exception("unexpected send error message_id=%s", job.message_id)
+            return Transient(f"unexpected error: {type(exc).__name__}", maybe_sent=True)
+
+    def _consent_gate(self, job: SendJob) -> Outcome | None:
+        """Re-read consent right before sending: an opt-out committed first always wins."""
+        query = (
+            select(
+                ScheduledMessage.status,
+                ScheduledMessage.lease_owner,
+                ScheduledMessage.send_at,
+                Patient.opted_out_at,
+                Treatment.paused_at,
+            )
+            .select_from(ScheduledMessage)
+            .outerjoin(Patient, Patient.id == ScheduledMessage.patient_id)
+            .outerjoin(Treatment, Treatment.id == ScheduledMessage.treatment_id)
+            .where(ScheduledMessage.id == job.message_id)
+        )
+        with self.sessions() as session:
+            row = session.execute(query).one()
+        if row.status is not MessageStatus.SENDING or row.lease_owner != self.owner:
+            return Released("the lease was taken over")
+        return consent_verdict(job, row.opted_out_at, row.paused_at, row.send_at)
+
+    def _deliver(self, job: SendJob) -> Outcome:
+        if job.channel is Channel.SMS:
+            sms = self.outgoing_sms(job)
+            result = self.transports.sms.send_sms(sms)
+        else:
+            result = self.transports.email.send_email(self.outgoing_email(job))
+        return Sent(result.provider_id, result.provider_status)
+
+    def sms_body(self, job: SendJob) -> str:
+        if job.plan is not None and job.step is not None:
+            return self.renderer.render_sms(job.plan, job.step, job.language, job.context).body
+        return job.body or ""
+
+    def outgoing_sms(self, job: SendJob) -> OutgoingSms:
+        service = job.messaging_service_sid or (
+            None if job.from_number else self.options.messaging_service_sid
+        )
+        return OutgoingSms(
+            to=job.to or "",
+            body=self.sms_body(job),
+            reference=f"msg-{job.message_id}",
+            from_number=None if service else job.from_number,
+            messaging_service_sid=service,
+            status_callback=self.options.status_callback_url,
+        )
+
+    def outgoing_email(self, job: SendJob) -> OutgoingEmail:
+        if job.plan is not None and job.step is not None:
+            email = self.renderer.render_email(job.plan, job.step, job.language, job.context)
+            subject, text, html = email.subject, email.text, email.html
+        else:
+            subject, text, html = job.subject or "A message from your clinic", job.body or "", None
+        return OutgoingEmail(
+            to=job.to or "",
+            from_address=self.options.email_from,
+            subject=subject,
+            text=text,
+            html=html,
+            reference=f"msg-{job.message_id}",
+            unsubscribe_url=job.unsubscribe_url,
+            reply_to=job.reply_to,
+        )
+
+
+def consent_verdict(
+    job: SendJob,
+    opted_out_at: datetime | None,
+    paused_at: datetime | None,
+    send_at: datetime,
+) -> Outcome | None:
+    """Withheld if the patient opted out (or the treatment is paused), else None.
+
+    Staff alerts go to staff, not the patient. An auto-reply queued at or after the opt-out
+    is its confirmation, which carriers require us to send.
+    """
+    if job.kind is MessageKind.STAFF_ALERT or job.patient_id is None:
+        return None
+    if opted_out_at is not None:
+        confirmation = job.kind is MessageKind.AUTO_REPLY and send_at >= opted_out_at
+        if not confirmation:
+            return Withheld(MessageStatus.CANCELLED, "the patient opted out before it was sent")
+    if paused_at is not None and job.kind is MessageKind.PLAN:
+        return Withheld(MessageStatus.PAUSED, "the treatment's follow-up is paused")
+    return None
+
+
+def build_dispatcher(
+    runtime: Runtime, transports: Transports | None = None, *, owner: str | None = None
+) -> Dispatcher:
+    """A Dispatcher wired from the runtime's settings (transports from the factory)."""
+    settings = runtime.settings
+    if transports is None:
+        sms, email = build_transports(settings)
+        transports = Transports(sms=sms, email=email)
+    signer = LinkSigner(settings.signing_key(), settings.public_url)
+    return Dispatcher(
+        runtime.sessions,
+        transports,
+        JobBuilder(settings.templates_dir, signer),
+        clock=runtime.clock,
+        options=DispatchOptions.from_settings(settings),
+        owner=owner,
+    )
