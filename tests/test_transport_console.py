@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from followup.transports.base import NullTransport, OutgoingEmail, OutgoingSms, mask_phone
+from followup.phones import mask_phone
+from followup.transports.base import NullTransport, OutgoingEmail, OutgoingSms
 from followup.transports.console import ConsoleTransport
 
 PATIENT = "+15551234567"

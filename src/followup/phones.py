@@ -39,14 +39,17 @@ def display_phone(e164: str) -> str:
     return str(phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
 
 
-def mask_phone(e164: str | None) -> str:
+def mask_phone(number: str | None) -> str:
     """For logs: keep the country code and the last two digits, e.g. +1********67."""
-    if not e164:
+    if not number:
         return "-"
-    digits = e164.lstrip("+")
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if len(digits) <= 4:
+        return "*" * len(number)
     try:
-        country = str(phonenumbers.parse(e164, None).country_code)
+        country = str(phonenumbers.parse(number, None).country_code)
     except NumberParseException:
-        country = ""
-    hidden = max(len(digits) - len(country) - 2, 0)
+        # Not in international form: no country code we could honestly show.
+        return "*" * (len(digits) - 2) + digits[-2:]
+    hidden = len(digits) - len(country) - 2
     return f"+{country}{'*' * hidden}{digits[-2:]}"

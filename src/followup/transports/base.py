@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Protocol
 
-import phonenumbers
-
 
 @dataclass(frozen=True)
 class OutgoingSms:
@@ -146,20 +144,6 @@ def describe_twilio_error(code: int | None, fallback: str = "") -> str:
     if code is not None and code in TWILIO_ERROR_REASONS:
         return TWILIO_ERROR_REASONS[code]
     return fallback or f"Twilio error {code}"
-
-
-def mask_phone(number: str) -> str:
-    """Keep the country code and the last two digits: '+15551234567' -> '+1********67'."""
-    digits = "".join(ch for ch in number if ch.isdigit())
-    if len(digits) <= 4:
-        return "*" * len(number)
-    try:
-        country = str(phonenumbers.parse(number, None).country_code)
-    except phonenumbers.NumberParseException:
-        # Not international format: no country code we could honestly show.
-        return "*" * (len(digits) - 2) + digits[-2:]
-    hidden = len(digits) - len(country) - 2
-    return f"+{country}{'*' * hidden}{digits[-2:]}"
 
 
 def mask_email(address: str) -> str:

@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from followup.phones import mask_phone
 from followup.transports.base import (
     OutgoingEmail,
     OutgoingSms,
     ProviderMessage,
     SendResult,
     mask_email,
-    mask_phone,
 )
 
 
