@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from followup.config import ConfigError, Settings, load_settings
+from followup.logs import configure_logging
 from followup.runtime import Runtime, build_runtime
 
 BAD_INPUT = 2
@@ -27,10 +28,13 @@ def fail(message: str, code: int = BAD_INPUT) -> NoReturn:
 
 
 def settings() -> Settings:
+    """Load settings once per command and set up logging from them."""
     try:
-        return load_settings()
+        loaded = load_settings()
     except ConfigError as exc:
         fail(str(exc))
+    configure_logging(loaded.log_level)
+    return loaded
 
 
 @contextmanager
