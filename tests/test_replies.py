@@ -54,7 +54,7 @@ def test_not_the_same_is_no_answer() -> None:
 
 
 def test_typo_is_reported_with_its_target() -> None:
-    assert classify("bettr").matched == ("better:~better",)
+    assert classify("bettr").matched == ("better:~bettr",)
     assert classify("smae").matched == ("same:~smae",)
 
 

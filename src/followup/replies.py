@@ -17,6 +17,7 @@ that staff must still see.
 from __future__ import annotations
 
 import re
+import string
 import tomllib
 import unicodedata
 from collections.abc import Iterator, Mapping
@@ -44,7 +45,7 @@ class Classification:
     intent: Intent
     urgent: bool
     # The lexicon entries that fired, in check order: "opt_out:stop", "urgent:fever",
-    # "worse:getting worse", "worse:not better" (a negated answer), "better:~better" (typo).
+    # "worse:getting worse", "worse:not better" (a negated answer), "better:~bettr" (typo).
     matched: tuple[str, ...]
 
 
@@ -232,10 +233,7 @@ class Lexicon:
     checkin_window: int
     negated: Mapping[Intent, Intent]
     priority: tuple[Intent, ...]
-    typo_min_length: int
-    typo_targets: Mapping[str, Intent]
-    typos: Mapping[str, Intent]
-    typo_exclusions: frozenset[str]
+    typos: Mapping[str, Intent]  # one-word typo -> the answer it stands for
 
 
 # Tables an extension may add new keys to; everywhere else an unknown key is a typo.
@@ -326,13 +324,35 @@ def _build(doc: Mapping[str, Any], source: str) -> Lexicon:
         checkin_window=_number(doc, "checkin.window", source),
         negated=MappingProxyType({Intent(k): v for k, v in negated.items()}),
         priority=priority,
-        typo_min_length=_number(doc, "checkin.typo_min_length", source),
-        typo_targets=MappingProxyType(
-            _by_intent(doc, "checkin.typo_targets", _CHECKIN_INTENTS, source)
-        ),
-        typos=MappingProxyType(_answers(doc, "checkin.typos", source)),
-        typo_exclusions=_words(doc, "checkin.typo_exclusions", source),
+        typos=MappingProxyType(_typos(doc, source)),
     )
+
+
+def _typos(doc: Mapping[str, Any], source: str) -> dict[str, Intent]:
+    """Every one-edit typo of a long enough answer, plus the curated ones. A typo of two
+    answers, or a real word ([checkin.typo_exclusions]), is left out."""
+    shortest = _number(doc, "checkin.typo_min_length", source)
+    targets = _by_intent(doc, "checkin.typo_targets", _CHECKIN_INTENTS, source)
+    seen: dict[str, set[Intent]] = {}
+    for target, intent in targets.items():
+        for typo in _one_edit(target) if len(target) >= shortest else ():
+            seen.setdefault(typo, set()).add(intent)
+    excluded = _words(doc, "checkin.typo_exclusions", source) | set(targets)
+    table = {typo: intents.pop() for typo, intents in seen.items() if len(intents) == 1}
+    table = {typo: intent for typo, intent in table.items() if typo not in excluded}
+    return table | _answers(doc, "checkin.typos", source)
+
+
+def _one_edit(word: str) -> set[str]:
+    """All strings one Damerau edit from `word`: a deletion, swap, substitution or insertion."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    letters = string.ascii_lowercase
+    return (
+        {head + tail[1:] for head, tail in splits if tail}
+        | {head + tail[1] + tail[0] + tail[2:] for head, tail in splits if len(tail) > 1}
+        | {head + c + tail[1:] for head, tail in splits if tail for c in letters}
+        | {head + c + tail for head, tail in splits for c in letters}
+    ) - {word}
 
 
 def _merge(base: dict[str, Any], extra: Mapping[str, Any], source: str, where: str = "") -> None:
@@ -445,46 +465,10 @@ def _checkin(lex: Lexicon, scanned: str, words: list[str]) -> tuple[Intent | Non
                 continue
             answer, label = flipped, f"{flipped}:not {phrase}"
         found.append((answer, label))
-    if not found and len(words) == 1:
-        typo = _typo(lex, words[0])
-        if typo is not None:
-            found.append(typo)
+    if not found and len(words) == 1 and words[0] in lex.typos:
+        # A typo only counts as the whole reply: "bettr" yes, "bettr thanks" no.
+        found.append((lex.typos[words[0]], f"{lex.typos[words[0]]}:~{words[0]}"))
     if not found:
         return None, ()
     best = min(found, key=lambda item: lex.priority.index(item[0]))[0]
     return best, tuple(label for _, label in found)
-
-
-def _typo(lex: Lexicon, word: str) -> tuple[Intent, str] | None:
-    """A one-word reply one edit away from an answer ("bettr", "wrose"), or a curated typo
-    ("smae"). Short answers are left to the curated list: "some" is one edit from "same"."""
-    if word in lex.typo_exclusions:
-        return None
-    if word in lex.typos:
-        return lex.typos[word], f"{lex.typos[word]}:~{word}"
-    hits = sorted(
-        (target, intent)
-        for target, intent in lex.typo_targets.items()
-        if len(target) >= lex.typo_min_length and _one_edit(word, target)
-    )
-    if len({intent for _, intent in hits}) != 1:
-        return None  # no candidate, or an ambiguous one
-    target, intent = hits[0]
-    return intent, f"{intent}:~{target}"
-
-
-def _one_edit(typed: str, target: str) -> bool:
-    """Damerau distance exactly 1: one substitution, insertion, deletion or swap."""
-    if typed == target or abs(len(typed) - len(target)) > 1:
-        return False
-    if len(typed) == len(target):
-        diffs = [i for i, (a, b) in enumerate(zip(typed, target, strict=True)) if a != b]
-        if len(diffs) == 1:
-            return True
-        if len(diffs) != 2 or diffs[1] != diffs[0] + 1:
-            return False
-        i, j = diffs
-        return typed[i] == target[j] and typed[j] == target[i]
-    short, long = sorted((typed, target), key=len)
-    i = next((k for k, (a, b) in enumerate(zip(short, long, strict=False)) if a != b), len(short))
-    return short[i:] == long[i + 1 :]
