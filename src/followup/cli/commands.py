@@ -7,6 +7,7 @@ from followup.cli.enroll import enroll_command
 from followup.cli.replies import replies_app
 from followup.cli.schedule import schedule_app
 from followup.cli.templates import templates_app
+from followup.cli.tokens import token_app
 from followup.cli.web import dev_command, web_command
 
 app.add_typer(db_app, name="db")
@@ -15,6 +16,7 @@ app.add_typer(staff_app, name="staff")
 app.command("enroll")(enroll_command)
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(templates_app, name="templates")
+app.add_typer(token_app, name="token")
 app.command("web")(web_command)
 app.command("dev")(dev_command)
 app.add_typer(replies_app, name="replies")
