@@ -1,0 +1,42 @@
+"""The audit log, for admins: who saw or changed what, newest first."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from followup.models import AuditEvent
+from followup.web.deps import AdminStaff, DbSession, staff_clinic
+from followup.web.pages import render
+
+router = APIRouter()
+PAGE_SIZE = 100
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    session: DbSession,
+    staff: AdminStaff,
+    before: int | None = Query(None, ge=1),
+    action: str = Query("", max_length=64),
+) -> Response:
+    """Keyset pages (`before` = the last id seen), so page 500 costs what page 1 does."""
+    clinic = staff_clinic(session, staff)
+    query = select(AuditEvent).where(AuditEvent.clinic_id == clinic.id)
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    if action:
+        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+    events = session.scalars(query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1)).all()
+    return render(
+        request,
+        "audit.html",
+        {
+            "clinic": clinic,
+            "events": events[:PAGE_SIZE],
+            "next_before": events[PAGE_SIZE - 1].id if len(events) > PAGE_SIZE else None,
+            "action": action,
+        },
+    )

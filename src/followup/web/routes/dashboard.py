@@ -1,0 +1,39 @@
+"""Today: what needs the staff member now, on one page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from followup.timeline import staff_names
+from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
+from followup.web.pages import render
+from followup.worklists import (
+    QueueFilter,
+    escalation_queue,
+    messages_needing_person,
+    messages_today,
+)
+
+router = APIRouter()
+
+
+@router.get("/today")
+def today(
+    request: Request, session: DbSession, staff: CurrentStaff, runtime: RuntimeDep
+) -> Response:
+    """Open escalations (urgent first, with age and SLA), today's sends, failures."""
+    clinic = staff_clinic(session, staff)
+    now = runtime.clock.now()
+    return render(
+        request,
+        "today.html",
+        {
+            "clinic": clinic,
+            "now": now,
+            "queue": escalation_queue(session, clinic, now, QueueFilter()),
+            "outgoing": messages_today(session, clinic, now),
+            "failures": messages_needing_person(session, clinic),
+            "names": staff_names(session, clinic.id),
+        },
+    )

@@ -1,0 +1,177 @@
+"""Enroll a patient from the dashboard: fill the form, see the schedule, confirm.
+
+The first POST only validates and previews (nothing is written) and warns about a likely
+duplicate; the second POST (step=confirm) enrolls through the same use case as the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from followup.enrollment import (
+    DuplicateEnrollment,
+    EnrollmentError,
+    EnrollmentRequest,
+    enroll,
+    find_duplicate,
+    validate_enrollment,
+)
+from followup.models import ChannelPreference, Clinic, Language
+from followup.plans import available_plans
+from followup.web.csrf import require_csrf
+from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
+from followup.web.pages import flash, redirect, render
+
+router = APIRouter()
+actions = APIRouter(dependencies=[Depends(require_csrf)])
+
+
+@dataclass
+class EnrollForm:
+    """The form's values as typed, so a page with an error keeps them."""
+
+    first_name: str = ""
+    last_name: str = ""
+    phone: str = ""
+    email: str = ""
+    channel: str = "sms"
+    language: str = "en"
+    treatment: str = "microneedling"
+    treated_at: str = ""  # datetime-local, clinic wall time
+    practitioner: str = ""
+    consent: bool = False
+
+
+def _page(
+    request: Request,
+    clinic: Clinic,
+    plans: list[str],
+    form: EnrollForm,
+    *,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+    **extra: object,
+) -> Response:
+    context = {
+        "clinic": clinic,
+        "form": form,
+        "errors": errors or {},
+        "plans": plans,
+        "channels": list(ChannelPreference),
+        "languages": list(Language),
+        **extra,
+    }
+    return render(request, "enroll.html", context, status_code=status_code)
+
+
+@router.get("/enroll")
+def enroll_form(
+    request: Request, session: DbSession, staff: CurrentStaff, runtime: RuntimeDep
+) -> Response:
+    clinic = staff_clinic(session, staff)
+    now_local = runtime.clock.now().astimezone(ZoneInfo(clinic.timezone))
+    form = EnrollForm(treated_at=now_local.strftime("%Y-%m-%dT%H:%M"))
+    return _page(request, clinic, available_plans(runtime.templates_dir), form)
+
+
+def _request_from(form: EnrollForm, tz: str) -> EnrollmentRequest:
+    try:
+        treated_at = datetime.fromisoformat(form.treated_at).replace(tzinfo=ZoneInfo(tz))
+    except ValueError:
+        raise EnrollmentError("treated_at", "give the treatment date and time") from None
+    if form.channel not in {c.value for c in ChannelPreference}:
+        raise EnrollmentError("channel", "choose SMS, email or both")
+    if form.language not in {lang.value for lang in Language}:
+        raise EnrollmentError("language", "choose a language")
+    if not form.consent:
+        raise EnrollmentError("consent", "the patient must agree to receive messages")
+    return EnrollmentRequest(
+        first_name=form.first_name,
+        last_name=form.last_name,
+        phone=form.phone,
+        email=form.email or None,
+        channel=ChannelPreference(form.channel),
+        language=Language(form.language),
+        treatment=form.treatment,
+        treated_at=treated_at,
+        practitioner=form.practitioner.strip() or None,
+    )
+
+
+@actions.post("/enroll")
+def enroll_submit(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    first_name: Annotated[str, Form(max_length=100)] = "",
+    last_name: Annotated[str, Form(max_length=100)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
+    email: Annotated[str, Form(max_length=254)] = "",
+    channel: Annotated[str, Form()] = "sms",
+    language: Annotated[str, Form()] = "en",
+    treatment: Annotated[str, Form(max_length=64)] = "",
+    treated_at: Annotated[str, Form(max_length=40)] = "",
+    practitioner: Annotated[str, Form(max_length=200)] = "",
+    consent: Annotated[str, Form()] = "",
+    step: Annotated[str, Form()] = "preview",
+) -> Response:
+    clinic = staff_clinic(session, staff)
+    plans = available_plans(runtime.templates_dir)
+    form = EnrollForm(
+        first_name,
+        last_name,
+        phone,
+        email,
+        channel,
+        language,
+        treatment,
+        treated_at,
+        practitioner,
+        consent == "yes",
+    )
+    now = runtime.clock.now()
+    try:
+        enrollment = _request_from(form, clinic.timezone)
+        if step != "confirm":
+            valid = validate_enrollment(
+                clinic, enrollment, templates_dir=runtime.templates_dir, now=now
+            )
+            patient, existing = find_duplicate(session, clinic, valid)
+            return _page(
+                request,
+                clinic,
+                plans,
+                form,
+                preview=valid.sends,
+                existing_patient=patient,
+                duplicate=existing,
+            )
+        result = enroll(
+            session,
+            clinic,
+            enrollment,
+            templates_dir=runtime.templates_dir,
+            now=now,
+            actor=staff.email,
+        )
+    except DuplicateEnrollment as exc:
+        return _page(
+            request,
+            clinic,
+            plans,
+            form,
+            errors={"duplicate": str(exc)},
+            status_code=409,
+            duplicate_id=exc.treatment_id,
+        )
+    except EnrollmentError as exc:
+        return _page(request, clinic, plans, form, errors={exc.field: str(exc)}, status_code=422)
+    flash(request, f"{result.patient.full_name} is enrolled: {len(result.messages)} messages.")
+    return redirect(f"/patients/{result.patient.id}")

@@ -1,0 +1,272 @@
+"""The escalation queue, one escalation's page, and what staff do about it.
+
+The queue refreshes itself: the rows and the badge in the top bar are HTMX partials polled
+every few seconds, so a new WORSE reply shows up without a reload. The actions call the
+escalation lifecycle in followup.escalations; this module only translates HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from followup import escalations as lifecycle
+from followup.audit import record_audit
+from followup.models import (
+    Escalation,
+    EscalationPriority,
+    EscalationStatus,
+    InboundMessage,
+    StaffUser,
+)
+from followup.timeline import staff_names
+from followup.web.csrf import require_csrf
+from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
+from followup.web.pages import flash, redirect, render
+from followup.web.scoped import clinic_escalation, clinic_patient, clinic_staff_member
+from followup.worklists import UNRESOLVED, QueueFilter, escalation_queue, open_counts, sla_for
+
+router = APIRouter()
+actions = APIRouter(dependencies=[Depends(require_csrf)])
+
+STATUS_FILTERS: dict[str, tuple[EscalationStatus, ...]] = {
+    "active": UNRESOLVED,
+    "open": (EscalationStatus.OPEN,),
+    "acknowledged": (EscalationStatus.ACKNOWLEDGED,),
+    "resolved": (EscalationStatus.RESOLVED,),
+}
+
+
+def _queue_filter(staff: StaffUser, priority: str, status: str, mine: bool) -> QueueFilter:
+    return QueueFilter(
+        priority=EscalationPriority(priority)
+        if priority in {p.value for p in EscalationPriority}
+        else None,
+        statuses=STATUS_FILTERS.get(status, UNRESOLVED),
+        assigned_to_id=staff.id if mine else None,
+    )
+
+
+def _queue_context(
+    session: DbSession, staff: StaffUser, runtime: RuntimeDep, filters: dict[str, str]
+) -> dict[str, object]:
+    clinic = staff_clinic(session, staff)
+    queue_filter = _queue_filter(
+        staff, filters["priority"], filters["status"], filters["mine"] == "1"
+    )
+    return {
+        "clinic": clinic,
+        "queue": escalation_queue(session, clinic, runtime.clock.now(), queue_filter),
+        "names": staff_names(session, clinic.id),
+        "filters": filters,
+    }
+
+
+@router.get("/escalations")
+def queue_page(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    priority: str = "",
+    status: str = "active",
+    mine: str = "",
+) -> Response:
+    filters = {"priority": priority, "status": status, "mine": mine}
+    return render(request, "escalations.html", _queue_context(session, staff, runtime, filters))
+
+
+@router.get("/escalations/rows")
+def queue_rows(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    priority: str = "",
+    status: str = "active",
+    mine: str = "",
+) -> Response:
+    """The queue's table alone, polled by the queue page."""
+    filters = {"priority": priority, "status": status, "mine": mine}
+    context = _queue_context(session, staff, runtime, filters)
+    return render(request, "partials/queue_rows.html", context)
+
+
+@router.get("/escalations/badge")
+def badge(request: Request, session: DbSession, staff: CurrentStaff) -> Response:
+    """The count of open escalations in the top bar, polled on every page."""
+    counts = open_counts(session, staff.clinic_id)
+    return render(request, "partials/badge.html", {"counts": counts})
+
+
+@router.get("/escalations/{escalation_id:int}")
+def escalation_page(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    escalation_id: int,
+) -> Response:
+    clinic = staff_clinic(session, staff)
+    escalation = clinic_escalation(session, staff, escalation_id)
+    patient = clinic_patient(session, staff, escalation.patient_id)
+    reply = (
+        session.get(InboundMessage, escalation.inbound_message_id)
+        if escalation.inbound_message_id
+        else None
+    )
+    colleagues = session.scalars(
+        select(StaffUser)
+        .where(StaffUser.clinic_id == clinic.id, StaffUser.active.is_(True))
+        .order_by(StaffUser.name, StaffUser.email)
+    ).all()
+    now = runtime.clock.now()
+    record_audit(
+        session,
+        at=now,
+        actor=staff.email,
+        action="escalation.view",
+        clinic_id=clinic.id,
+        staff_user_id=staff.id,
+        target_type="escalation",
+        target_id=escalation.id,
+        detail={"patient_id": patient.id},
+    )
+    return render(
+        request,
+        "escalation.html",
+        {
+            "clinic": clinic,
+            "escalation": escalation,
+            "patient": patient,
+            "reply": reply,
+            "notes": escalation.notes,
+            "colleagues": colleagues,
+            "names": staff_names(session, clinic.id),
+            "age": now - escalation.opened_at,
+            "sla": sla_for(clinic, escalation.priority),
+        },
+    )
+
+
+def _act(
+    request: Request,
+    session: DbSession,
+    staff: StaffUser,
+    escalation_id: int,
+    action: Callable[[Escalation], object],
+    done: str,
+) -> Response:
+    escalation = clinic_escalation(session, staff, escalation_id)
+    try:
+        action(escalation)
+    except lifecycle.EscalationError as exc:
+        flash(request, str(exc), "error")
+    else:
+        flash(request, done)
+    return redirect(f"/escalations/{escalation.id}")
+
+
+@actions.post("/escalations/{escalation_id:int}/acknowledge")
+def acknowledge(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    escalation_id: int,
+) -> Response:
+    now = runtime.clock.now()
+    return _act(
+        request,
+        session,
+        staff,
+        escalation_id,
+        lambda e: lifecycle.acknowledge(session, e, staff, now),
+        "Acknowledged.",
+    )
+
+
+@actions.post("/escalations/{escalation_id:int}/assign")
+def assign(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    escalation_id: int,
+    assignee_id: Annotated[int, Form()],
+) -> Response:
+    now = runtime.clock.now()
+    assignee = clinic_staff_member(session, staff, assignee_id)
+    done = f"Assigned to {assignee.name or assignee.email}."
+    return _act(
+        request,
+        session,
+        staff,
+        escalation_id,
+        lambda e: lifecycle.assign(session, e, assignee, staff, now),
+        done,
+    )
+
+
+@actions.post("/escalations/{escalation_id:int}/note")
+def add_note(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    escalation_id: int,
+    body: Annotated[str, Form()],
+) -> Response:
+    now = runtime.clock.now()
+    return _act(
+        request,
+        session,
+        staff,
+        escalation_id,
+        lambda e: lifecycle.add_note(session, e, staff, body, now),
+        "Note added.",
+    )
+
+
+@actions.post("/escalations/{escalation_id:int}/reply")
+def reply(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    escalation_id: int,
+    body: Annotated[str, Form()],
+) -> Response:
+    now = runtime.clock.now()
+    return _act(
+        request,
+        session,
+        staff,
+        escalation_id,
+        lambda e: lifecycle.reply_to_patient(session, e, staff, body, now),
+        "Reply queued: it goes out by SMS in a few seconds.",
+    )
+
+
+@actions.post("/escalations/{escalation_id:int}/resolve")
+def resolve(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    escalation_id: int,
+    outcome: Annotated[str, Form()],
+) -> Response:
+    now = runtime.clock.now()
+    return _act(
+        request,
+        session,
+        staff,
+        escalation_id,
+        lambda e: lifecycle.resolve(session, e, staff, outcome, now),
+        "Resolved.",
+    )

@@ -1,0 +1,148 @@
+"""What needs a person now: the escalation queue, today's outgoing messages, and messages
+that failed or need review. Read-only queries, a fixed number per list (no query per row),
+all scoped to one clinic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from followup.models import (
+    PENDING_STATUSES,
+    Clinic,
+    Escalation,
+    EscalationPriority,
+    EscalationStatus,
+    InboundMessage,
+    MessageKind,
+    MessageStatus,
+    Patient,
+    ScheduledMessage,
+)
+
+QUEUE_LIMIT = 200
+LIST_LIMIT = 100
+NEEDS_PERSON = (MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.NEEDS_REVIEW)
+UNRESOLVED = (EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED)
+
+_PRIORITY_RANK = case(
+    (Escalation.priority == EscalationPriority.URGENT, 0),
+    (Escalation.priority == EscalationPriority.NORMAL, 1),
+    else_=2,
+)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    priority: EscalationPriority | None = None
+    statuses: tuple[EscalationStatus, ...] = UNRESOLVED
+    assigned_to_id: int | None = None  # "mine"
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    escalation: Escalation
+    patient: Patient
+    reply: InboundMessage | None
+    age: timedelta
+    sla: timedelta | None  # None: the inbox has no promised time
+    overdue: bool
+
+
+def sla_for(clinic: Clinic, priority: EscalationPriority) -> timedelta | None:
+    if priority is EscalationPriority.URGENT:
+        return timedelta(minutes=clinic.urgent_sla_minutes)
+    if priority is EscalationPriority.NORMAL:
+        return timedelta(minutes=clinic.normal_sla_minutes)
+    return None
+
+
+def escalation_queue(
+    session: Session, clinic: Clinic, now: datetime, queue_filter: QueueFilter
+) -> list[QueueItem]:
+    """Escalations matching the filter, urgent first, then oldest first."""
+    query = (
+        select(Escalation, Patient, InboundMessage)
+        .join(Patient, Patient.id == Escalation.patient_id)
+        .outerjoin(InboundMessage, InboundMessage.id == Escalation.inbound_message_id)
+        .where(Escalation.clinic_id == clinic.id, Escalation.status.in_(queue_filter.statuses))
+        .order_by(_PRIORITY_RANK, Escalation.opened_at, Escalation.id)
+        .limit(QUEUE_LIMIT)
+    )
+    if queue_filter.priority is not None:
+        query = query.where(Escalation.priority == queue_filter.priority)
+    if queue_filter.assigned_to_id is not None:
+        query = query.where(Escalation.assigned_to_id == queue_filter.assigned_to_id)
+    items = []
+    for escalation, patient, reply in session.execute(query).all():
+        sla = sla_for(clinic, escalation.priority)
+        age = now - escalation.opened_at
+        waiting = escalation.status is EscalationStatus.OPEN
+        items.append(
+            QueueItem(
+                escalation, patient, reply, age, sla, waiting and sla is not None and age > sla
+            )
+        )
+    return items
+
+
+def open_counts(session: Session, clinic_id: int) -> dict[EscalationPriority, int]:
+    """Open (not yet acknowledged) escalations per priority: the badge."""
+    rows = session.execute(
+        select(Escalation.priority, func.count(Escalation.id))
+        .where(Escalation.clinic_id == clinic_id, Escalation.status == EscalationStatus.OPEN)
+        .group_by(Escalation.priority)
+    ).all()
+    counts = dict.fromkeys(EscalationPriority, 0)
+    counts.update(dict(rows))
+    return counts
+
+
+def local_day_bounds(clinic: Clinic, now: datetime) -> tuple[datetime, datetime]:
+    """Start and end (UTC) of the clinic's current local day."""
+    tz = ZoneInfo(clinic.timezone)
+    day = now.astimezone(tz).date()
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    return start, end
+
+
+def messages_today(
+    session: Session, clinic: Clinic, now: datetime
+) -> list[tuple[ScheduledMessage, Patient]]:
+    """Patient messages still going out before the end of the clinic's local day."""
+    _start, end = local_day_bounds(clinic, now)
+    rows = session.execute(
+        select(ScheduledMessage, Patient)
+        .join(Patient, Patient.id == ScheduledMessage.patient_id)
+        .where(
+            ScheduledMessage.clinic_id == clinic.id,
+            ScheduledMessage.status.in_(PENDING_STATUSES),
+            ScheduledMessage.kind != MessageKind.STAFF_ALERT,
+            ScheduledMessage.next_attempt_at < end,
+        )
+        .order_by(ScheduledMessage.next_attempt_at, ScheduledMessage.id)
+        .limit(LIST_LIMIT)
+    ).all()
+    return [(message, patient) for message, patient in rows]
+
+
+def messages_needing_person(
+    session: Session, clinic: Clinic
+) -> list[tuple[ScheduledMessage, Patient | None]]:
+    """Failed, undelivered and needs_review messages, newest first."""
+    rows = session.execute(
+        select(ScheduledMessage, Patient)
+        .outerjoin(Patient, Patient.id == ScheduledMessage.patient_id)
+        .where(
+            ScheduledMessage.clinic_id == clinic.id,
+            ScheduledMessage.status.in_(NEEDS_PERSON),
+        )
+        .order_by(ScheduledMessage.updated_at.desc(), ScheduledMessage.id.desc())
+        .limit(LIST_LIMIT)
+    ).all()
+    return [(message, patient) for message, patient in rows]
