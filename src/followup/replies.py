@@ -157,8 +157,8 @@ _Bucket = tuple[re.Pattern[str], tuple[str | None, ...]]
 class _Scanner:
     """Patterns compiled into regexes, bucketed by the first character of a word, tried at
     each word start: the leftmost (then first-listed) match wins, so an exception consumes
-    its words before a shorter entry can fire on them. Bucketing is for speed: one big
-    alternation tried at every word costs ~30 us per reply, a bucket ~1 us."""
+    its words before a shorter entry can fire on them. Bucketing is for speed (the webhook
+    classifies every reply): one flat alternation tried at every word was ~3x slower."""
 
     buckets: Mapping[str, _Bucket]
     anywhere: _Bucket | None  # patterns starting with a wildcard, for other characters
