@@ -1,0 +1,329 @@
+"""A patient's reply arrives: store it once, find who sent it, read it, act on it.
+
+`receive_sms` is the use case behind the Twilio webhook; `receive_link_answer` and
+`unsubscribe_by_link` serve the one-click links in emails. Each runs in the caller's
+single transaction, the stored InboundMessage included, so a reply is either fully
+handled or not at all (and Twilio's retry then handles it).
+
+Idempotency: InboundMessage.provider_sid is unique. The row is inserted in a savepoint
+before anything else is written; a second delivery of the same MessageSid (a Twilio
+retry, or the same request racing on another worker: PostgreSQL makes the second insert
+wait for the first transaction and then fail) rolls back to the savepoint and has no
+effect at all, not even a second auto-reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from followup.links import PatientLink
+from followup.models import Channel, Clinic, InboundMessage, Patient, Treatment
+from followup.phones import mask_phone
+from followup.replies import Classification, Intent, Lexicon, classify
+from followup.reply_actions import ReplyContext, act_on_reply, opt_out
+from followup.reply_texts import ReplyTexts
+
+log = logging.getLogger(__name__)
+
+MAX_MEDIA = 10  # Twilio delivers at most 10 attachments per MMS
+MAX_BODY = 10_000  # Twilio bodies stop at 1600 characters; anything longer is not Twilio
+_SID_LENGTH, _ADDRESS_LENGTH = 64, 254
+# Advanced Opt-Out: Twilio already answered and tells us which keyword family it saw.
+_CARRIER_OPT_TYPES = {"STOP": Intent.OPT_OUT, "START": Intent.OPT_IN, "HELP": Intent.HELP}
+# What a sender we don't know may get: only what carriers require.
+_UNKNOWN_SENDER_REPLIES = {Intent.OPT_OUT: "opt_out", Intent.HELP: "help"}
+
+
+class InvalidInbound(ValueError):
+    """A webhook request that is not a usable inbound message (missing or absurd fields)."""
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """The fields of Twilio's incoming-message webhook that we use."""
+
+    message_sid: str
+    from_number: str
+    to_number: str
+    body: str
+    media: list[dict[str, str]]
+    opt_out_type: str | None = None
+    messaging_service_sid: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplyDeps:
+    """What handling a reply needs besides the session: built once per process."""
+
+    lexicon: Lexicon
+    texts: ReplyTexts
+    templates_dir: Path
+
+
+@dataclass(frozen=True)
+class InboundOutcome:
+    reply_text: str | None
+    inbound_id: int | None
+    escalation_id: int | None
+    duplicate: bool
+
+
+def _clean(value: str | None, limit: int | None = None) -> str:
+    # PostgreSQL text can't hold NUL; nothing a phone sends contains one.
+    text = (value or "").replace("\x00", "")
+    return text[:limit] if limit is not None else text
+
+
+def parse_twilio_form(form: Mapping[str, str]) -> InboundSms:
+    """Read Twilio's form fields. Raises InvalidInbound if the message can't be identified."""
+    sid = _clean(form.get("MessageSid") or form.get("SmsMessageSid")).strip()
+    sender = _clean(form.get("From")).strip()
+    recipient = _clean(form.get("To")).strip()
+    if not sid or len(sid) > _SID_LENGTH:
+        raise InvalidInbound("MessageSid is missing or too long")
+    if not sender or not recipient or max(len(sender), len(recipient)) > _ADDRESS_LENGTH:
+        raise InvalidInbound("From or To is missing or too long")
+    opt_out_type = _clean(form.get("OptOutType"), 20).strip().upper() or None
+    return InboundSms(
+        message_sid=sid,
+        from_number=sender,
+        to_number=recipient,
+        body=_clean(form.get("Body"), MAX_BODY),
+        media=_media(form),
+        opt_out_type=opt_out_type,
+        messaging_service_sid=_clean(form.get("MessagingServiceSid"), 64).strip() or None,
+    )
+
+
+def _media(form: Mapping[str, str]) -> list[dict[str, str]]:
+    try:
+        count = int(form.get("NumMedia") or 0)
+    except ValueError:
+        count = 0
+    media = []
+    for index in range(max(0, min(count, MAX_MEDIA))):
+        url = _clean(form.get(f"MediaUrl{index}"), 2000).strip()
+        if url:
+            kind = _clean(form.get(f"MediaContentType{index}"), 100).strip()
+            media.append({"url": url, "content_type": kind})
+    return media
+
+
+def receive_sms(
+    session: Session, deps: ReplyDeps, sms: InboundSms, now: datetime
+) -> InboundOutcome:
+    """Store, match, classify and act on one inbound SMS, in the caller's transaction."""
+    clinic = find_clinic(session, sms)
+    patients = find_patients(session, clinic, sms.from_number) if clinic else []
+    patient = patients[0] if patients else None
+    treatment = latest_treatment(session, patient) if patient else None
+    classification = classify(sms.body, deps.lexicon)
+    carrier_intent = _CARRIER_OPT_TYPES.get(sms.opt_out_type or "")
+    if carrier_intent is not None:
+        classification = Classification(
+            carrier_intent, classification.urgent, (f"carrier:{sms.opt_out_type}",)
+        )
+    inbound = InboundMessage(
+        provider_sid=sms.message_sid,
+        clinic_id=clinic.id if clinic else None,
+        patient_id=patient.id if patient else None,
+        treatment_id=treatment.id if treatment else None,
+        channel=Channel.SMS,
+        from_address=sms.from_number,
+        to_address=sms.to_number,
+        body=sms.body,
+        media=sms.media,
+        intent=classification.intent.value,
+        urgent=classification.urgent,
+        matched=list(classification.matched),
+        opt_out_type=sms.opt_out_type,
+        received_at=now,
+    )
+    if not _insert_once(session, inbound):
+        log.info("inbound sms duplicate sid=%s", sms.message_sid)
+        return InboundOutcome(None, None, None, duplicate=True)
+    if clinic is None or patient is None:
+        reply = _unknown_sender_reply(deps, clinic, classification, carrier_intent is not None)
+        inbound.reply_body = reply
+        _log(inbound, sms)
+        return InboundOutcome(reply, inbound.id, None, duplicate=False)
+    context = ReplyContext(
+        clinic=clinic,
+        patients=patients,
+        patient=patient,
+        treatment=treatment,
+        inbound=inbound,
+        classification=classification,
+        source="sms_carrier" if carrier_intent else "sms",
+        answered_by_carrier=carrier_intent is not None,
+    )
+    effect = act_on_reply(
+        session, context, texts=deps.texts, templates_dir=deps.templates_dir, now=now
+    )
+    reply = deps.texts.reply(effect.reply, patient.language, clinic) if effect.reply else None
+    inbound.reply_body = reply
+    _log(inbound, sms)
+    escalation_id = effect.escalation.id if effect.escalation else None
+    return InboundOutcome(reply, inbound.id, escalation_id, duplicate=False)
+
+
+def _insert_once(session: Session, inbound: InboundMessage) -> bool:
+    """Insert `inbound` unless its provider SID is already stored; True if inserted."""
+    try:
+        with session.begin_nested():
+            session.add(inbound)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _unknown_sender_reply(
+    deps: ReplyDeps, clinic: Clinic | None, classification: Classification, answered: bool
+) -> str | None:
+    name = _UNKNOWN_SENDER_REPLIES.get(classification.intent)
+    if name is None or answered:
+        return None
+    lang = (
+        "fr" if any(m in {"opt_out:arret", "help:aide"} for m in classification.matched) else "en"
+    )
+    return deps.texts.reply(name, lang, clinic)
+
+
+def _log(inbound: InboundMessage, sms: InboundSms) -> None:
+    # Ids, intent and a masked number only: never the body or the full phone number.
+    log.info(
+        "inbound sms id=%s clinic_id=%s patient_id=%s from=%s intent=%s urgent=%s media=%s "
+        "replied=%s",
+        inbound.id,
+        inbound.clinic_id,
+        inbound.patient_id,
+        mask_phone(sms.from_number),
+        inbound.intent,
+        inbound.urgent,
+        len(sms.media),
+        inbound.reply_body is not None,
+    )
+
+
+def find_clinic(session: Session, sms: InboundSms) -> Clinic | None:
+    """The clinic that owns the number the patient texted (or its Messaging Service)."""
+    clinic = session.scalar(select(Clinic).where(Clinic.sender_number == sms.to_number))
+    if clinic is None and sms.messaging_service_sid:
+        clinic = session.scalar(
+            select(Clinic)
+            .where(Clinic.messaging_service_sid == sms.messaging_service_sid)
+            .order_by(Clinic.id)
+            .limit(1)
+        )
+    return clinic
+
+
+def find_patients(session: Session, clinic: Clinic, phone: str) -> list[Patient]:
+    """The clinic's patients at this number, most recently treated first (a family may
+    share a phone; the latest treatment is the one a reply is most likely about)."""
+    rows = session.execute(
+        select(Patient, Treatment.treated_at)
+        .outerjoin(Treatment, Treatment.patient_id == Patient.id)
+        .where(Patient.clinic_id == clinic.id, Patient.phone == phone)
+        .order_by(Treatment.treated_at.desc().nullslast(), Patient.id.desc())
+    ).all()
+    return list(dict.fromkeys(patient for patient, _ in rows))
+
+
+def latest_treatment(session: Session, patient: Patient) -> Treatment | None:
+    return session.scalar(
+        select(Treatment)
+        .where(Treatment.patient_id == patient.id)
+        .order_by(Treatment.treated_at.desc(), Treatment.id.desc())
+        .limit(1)
+    )
+
+
+def link_sid(token: str) -> str:
+    """A stable provider SID for a link answer: the same link posted twice is one answer."""
+    return "link:" + hashlib.sha256(token.encode()).hexdigest()[:40]
+
+
+def receive_link_answer(
+    session: Session, deps: ReplyDeps, link: PatientLink, token: str, now: datetime
+) -> InboundOutcome | None:
+    """Record a one-click check-in answer through the same actions as an SMS reply.
+    None if the link's patient or treatment no longer exists."""
+    patient = session.get(Patient, link.patient_id)
+    treatment = session.get(Treatment, link.treatment_id) if link.treatment_id else None
+    clinic = session.get(Clinic, patient.clinic_id) if patient else None
+    if patient is None or clinic is None or link.answer is None:
+        return None
+    if treatment is not None and treatment.patient_id != patient.id:
+        return None
+    classification = Classification(Intent(link.answer), False, (f"link:{link.answer}",))
+    inbound = InboundMessage(
+        provider_sid=link_sid(token),
+        clinic_id=clinic.id,
+        patient_id=patient.id,
+        treatment_id=treatment.id if treatment else None,
+        channel=Channel.EMAIL,
+        from_address=(patient.email or f"patient:{patient.id}")[:_ADDRESS_LENGTH],
+        to_address="checkin-link",
+        body=link.answer,
+        media=[],
+        intent=classification.intent.value,
+        urgent=False,
+        matched=list(classification.matched),
+        received_at=now,
+    )
+    if not _insert_once(session, inbound):
+        return InboundOutcome(None, None, None, duplicate=True)
+    context = ReplyContext(
+        clinic=clinic,
+        patients=[patient],
+        patient=patient,
+        treatment=treatment,
+        inbound=inbound,
+        classification=classification,
+        source="email_link",
+    )
+    effect = act_on_reply(
+        session, context, texts=deps.texts, templates_dir=deps.templates_dir, now=now
+    )
+    reply = deps.texts.reply(effect.reply, patient.language, clinic) if effect.reply else None
+    inbound.reply_body = reply
+    escalation_id = effect.escalation.id if effect.escalation else None
+    log.info(
+        "link answer inbound_id=%s patient_id=%s answer=%s", inbound.id, patient.id, link.answer
+    )
+    return InboundOutcome(reply, inbound.id, escalation_id, duplicate=False)
+
+
+def unsubscribe_by_link(session: Session, patient: Patient, now: datetime) -> bool:
+    """Opt the patient out from an email link; False if they already were."""
+    if patient.opted_out_at is not None:
+        return False
+    opt_out(session, [patient], source="email_link", now=now)
+    return True
+
+
+def patient_clinic(session: Session, patient_id: int) -> tuple[Patient | None, Clinic | None]:
+    patient = session.get(Patient, patient_id)
+    clinic = session.get(Clinic, patient.clinic_id) if patient else None
+    return patient, clinic
+
+
+def outcome_summary(outcome: InboundOutcome) -> dict[str, Any]:
+    """For logs and tests: the outcome without the reply's words."""
+    return {
+        "inbound_id": outcome.inbound_id,
+        "escalation_id": outcome.escalation_id,
+        "duplicate": outcome.duplicate,
+        "replied": outcome.reply_text is not None,
+    }

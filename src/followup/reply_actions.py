@@ -1,0 +1,281 @@
+"""What a classified reply does: opt out, opt in, record a check-in, open an escalation.
+
+Shared by every way a patient answers (SMS, a one-click email link), so an answer means
+the same thing whichever way it came. Functions act in the caller's transaction and
+return which auto-reply to give; sending it is the caller's business (TwiML inline for
+SMS, the confirmation page for a link).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from followup.audit import record_audit
+from followup.clinics import send_rules
+from followup.escalations import open_escalation
+from followup.models import (
+    Channel,
+    ChannelPreference,
+    CheckinAnswer,
+    Clinic,
+    Escalation,
+    EscalationPriority,
+    InboundMessage,
+    MessageKind,
+    MessageStatus,
+    Patient,
+    ScheduledMessage,
+    Treatment,
+)
+from followup.outbox import cancel_pending_for_patient, record_created, transition
+from followup.plans import PlanError, PlannedSend, load_plan, plan_sends
+from followup.replies import Classification, Intent
+from followup.reply_texts import ReplyTexts
+
+log = logging.getLogger(__name__)
+
+PATIENT_ACTOR = "patient"
+_CHECKIN_INTENTS = {Intent.BETTER, Intent.SAME, Intent.WORSE}
+
+
+@dataclass(frozen=True)
+class ReplyContext:
+    """Who answered, about what, and how the answer was read."""
+
+    clinic: Clinic
+    patients: list[Patient]  # everyone at that number: consent belongs to the number
+    patient: Patient  # the one with the most recent treatment
+    treatment: Treatment | None
+    inbound: InboundMessage
+    classification: Classification
+    source: str  # "sms", "sms_carrier" (Twilio already answered), "email_link"
+    answered_by_carrier: bool = False
+
+
+@dataclass(frozen=True)
+class ReplyEffect:
+    reply: str | None  # the name of the auto-reply template, or None: stay quiet
+    escalation: Escalation | None
+
+
+def act_on_reply(
+    session: Session,
+    context: ReplyContext,
+    *,
+    texts: ReplyTexts,
+    templates_dir: Path,
+    now: datetime,
+) -> ReplyEffect:
+    """Do what the reply asks; return the auto-reply to give and any escalation opened."""
+    intent = context.classification.intent
+    escalation = None
+    if context.classification.urgent:
+        # A red flag needs a person whatever else the reply says, even inside a STOP.
+        escalation = _escalate(session, context, EscalationPriority.URGENT, texts, now)
+    if intent is Intent.OPT_OUT:
+        opt_out(session, context.patients, source=context.source, now=now)
+        return ReplyEffect(None if context.answered_by_carrier else "opt_out", escalation)
+    if intent is Intent.OPT_IN:
+        opt_in(session, context.patients, templates_dir=templates_dir, now=now)
+        return ReplyEffect(None if context.answered_by_carrier else "opt_in", escalation)
+    if intent is Intent.HELP:
+        return ReplyEffect(None if context.answered_by_carrier else "help", escalation)
+    if intent in _CHECKIN_INTENTS:
+        _record_checkin(session, context, CheckinAnswer(intent.value), now)
+    if escalation is not None:
+        return ReplyEffect("urgent", escalation)
+    if intent is Intent.WORSE:
+        escalation = _escalate(session, context, EscalationPriority.NORMAL, texts, now)
+        return ReplyEffect("worse", escalation)
+    if intent in _CHECKIN_INTENTS:
+        return ReplyEffect("thanks", None)
+    # Anything else waits for a person in the inbox; a machine gives no medical advice.
+    return ReplyEffect(None, _escalate(session, context, EscalationPriority.INBOX, texts, now))
+
+
+def opt_out(session: Session, patients: list[Patient], *, source: str, now: datetime) -> int:
+    """Stop everything for these patients; return how many pending messages were cancelled."""
+    cancelled = 0
+    for patient in patients:
+        if patient.opted_out_at is None:
+            patient.opted_out_at = now
+            patient.opt_out_source = source[:40]
+        cancelled += cancel_pending_for_patient(
+            session, patient.id, at=now, reason=f"opt-out ({source})", actor=PATIENT_ACTOR
+        )
+        _audit(session, patient, now, "patient.opt_out", {"source": source})
+    return cancelled
+
+
+def opt_in(session: Session, patients: list[Patient], *, templates_dir: Path, now: datetime) -> int:
+    """Re-subscribe; reschedule the plan steps still worth sending. Return how many."""
+    rescheduled = 0
+    for patient in patients:
+        opted_out_at = patient.opted_out_at
+        patient.opted_out_at = None
+        patient.opt_out_source = None
+        # Texting START is express consent again (TCPA); record how it was given.
+        patient.consent_at = now
+        patient.consent_method = "sms_start"
+        patient.consent_recorded_by = PATIENT_ACTOR
+        rescheduled += _reschedule(session, patient, opted_out_at, templates_dir, now)
+        _audit(session, patient, now, "patient.opt_in", {"rescheduled": rescheduled})
+    return rescheduled
+
+
+def _reschedule(
+    session: Session,
+    patient: Patient,
+    opted_out_at: datetime | None,
+    templates_dir: Path,
+    now: datetime,
+) -> int:
+    clinic = session.get(Clinic, patient.clinic_id)
+    if clinic is None:
+        return 0
+    count = 0
+    for treatment in session.scalars(
+        select(Treatment).where(Treatment.patient_id == patient.id, Treatment.paused_at.is_(None))
+    ):
+        try:
+            plan = load_plan(templates_dir, treatment.kind)
+        except PlanError:
+            log.warning("opt-in: no plan %r for treatment %s", treatment.kind, treatment.id)
+            continue
+        existing = {
+            (m.step, m.channel): m
+            for m in session.scalars(
+                select(ScheduledMessage).where(
+                    ScheduledMessage.treatment_id == treatment.id,
+                    ScheduledMessage.kind == MessageKind.PLAN,
+                )
+            )
+        }
+        for send in plan_sends(plan, treatment.treated_at, send_rules(clinic), now):
+            if send.expired:
+                continue
+            for channel in ChannelPreference(patient.channel).channels():
+                row = existing.get((send.step, Channel(channel)))
+                revived = _revive(session, row, send.send_at, send.expires_at, opted_out_at, now)
+                if row is None:
+                    _add_step(session, clinic, patient, treatment, send, Channel(channel), now)
+                count += 1 if (row is None or revived) else 0
+    return count
+
+
+def _revive(
+    session: Session,
+    row: ScheduledMessage | None,
+    send_at: datetime,
+    expires_at: datetime,
+    opted_out_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Put back a step the opt-out cancelled. A step sent, failed or cancelled by staff for
+    another reason before the opt-out stays as it is: nothing is sent twice."""
+    if row is None or row.status is not MessageStatus.CANCELLED:
+        return False
+    if opted_out_at is None or row.updated_at is None or row.updated_at < opted_out_at:
+        return False
+    row.send_at = row.next_attempt_at = send_at
+    row.expires_at = expires_at
+    row.attempts = 0
+    row.lease_owner = row.lease_expires_at = None
+    transition(session, row, MessageStatus.SCHEDULED, at=now, detail="opt-in", actor=PATIENT_ACTOR)
+    return True
+
+
+def _add_step(
+    session: Session,
+    clinic: Clinic,
+    patient: Patient,
+    treatment: Treatment,
+    send: PlannedSend,
+    channel: Channel,
+    now: datetime,
+) -> None:
+    # A channel the patient chose after enrolling has no row yet for this step.
+    row = ScheduledMessage(
+        clinic_id=clinic.id,
+        patient_id=patient.id,
+        treatment_id=treatment.id,
+        kind=MessageKind.PLAN,
+        step=send.step,
+        channel=channel,
+        send_at=send.send_at,
+        next_attempt_at=send.send_at,
+        expires_at=send.expires_at,
+        status=MessageStatus.SCHEDULED,
+    )
+    session.add(row)
+    record_created(session, [row], at=now, actor=PATIENT_ACTOR)
+
+
+def _record_checkin(
+    session: Session, context: ReplyContext, answer: CheckinAnswer, now: datetime
+) -> None:
+    treatment = context.treatment
+    if treatment is None:
+        return
+    treatment.checkin_answer = answer
+    treatment.checkin_at = now
+    _audit(
+        session,
+        context.patient,
+        now,
+        "treatment.checkin",
+        {"treatment_id": treatment.id, "answer": str(answer), "source": context.source},
+    )
+
+
+def _escalate(
+    session: Session,
+    context: ReplyContext,
+    priority: EscalationPriority,
+    texts: ReplyTexts,
+    now: datetime,
+) -> Escalation:
+    return open_escalation(
+        session,
+        clinic=context.clinic,
+        patient=context.patient,
+        treatment=context.treatment,
+        inbound=context.inbound,
+        priority=priority,
+        reason=describe(context.classification),
+        now=now,
+        texts=texts,
+    )
+
+
+def describe(classification: Classification) -> str:
+    """The reason staff read: the red flags or the answer, never the patient's words."""
+    flags = [
+        label.split(":", 1)[1] for label in classification.matched if label.startswith("urgent:")
+    ]
+    if flags:
+        return "red flag: " + ", ".join(flag.replace("_", " ") for flag in flags)
+    if classification.intent is Intent.OTHER:
+        return "reply needs reading"
+    return f"patient answered {classification.intent.value}"
+
+
+def _audit(
+    session: Session, patient: Patient, now: datetime, action: str, detail: dict[str, object]
+) -> None:
+    record_audit(
+        session,
+        at=now,
+        actor=PATIENT_ACTOR,
+        action=action,
+        clinic_id=patient.clinic_id,
+        target_type="patient",
+        target_id=patient.id,
+        detail=detail,
+    )

@@ -1,0 +1,62 @@
+"""POST /webhooks/twilio/sms: Twilio's incoming-message webhook, answered with TwiML.
+
+The route only translates: signature and form (TwilioForm), then `inbound.receive_sms`
+in the request's one transaction, then the auto-reply as TwiML. Twilio waits at most 15 s
+for the answer; a reply is handled in milliseconds, and anything slow (staff alerts) goes
+through the outbox instead of happening here.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from twilio.twiml.messaging_response import MessagingResponse
+
+from followup.inbound import InvalidInbound, ReplyDeps, parse_twilio_form, receive_sms
+from followup.replies import default_lexicon, load_lexicon
+from followup.reply_texts import reply_texts
+from followup.runtime import Runtime
+from followup.web.deps import DbSession, RuntimeDep
+from followup.web.twilio_signature import TwilioForm
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+TWIML = "application/xml"
+
+
+@cache
+def _deps(lexicon_path: Path | None, templates_dir: Path, public_url: str) -> ReplyDeps:
+    lexicon = load_lexicon(lexicon_path) if lexicon_path else default_lexicon()
+    return ReplyDeps(
+        lexicon=lexicon, texts=reply_texts(templates_dir, public_url), templates_dir=templates_dir
+    )
+
+
+def reply_deps(runtime: Runtime) -> ReplyDeps:
+    """The lexicon and texts for this runtime, compiled once per process."""
+    settings = runtime.settings
+    return _deps(settings.lexicon_path, settings.templates_dir, settings.public_url)
+
+
+def twiml(reply_text: str | None) -> str:
+    response = MessagingResponse()
+    if reply_text:
+        response.message(reply_text)
+    return str(response)
+
+
+# The form is a parameter before the session on purpose: a forged request is refused
+# before a transaction is opened.
+@router.post("/webhooks/twilio/sms", include_in_schema=False)
+def twilio_sms(form: TwilioForm, session: DbSession, runtime: RuntimeDep) -> Response:
+    try:
+        sms = parse_twilio_form(form)
+    except InvalidInbound as exc:
+        log.warning("twilio sms webhook refused: %s", exc)
+        return Response(twiml(None), status_code=400, media_type=TWIML)
+    outcome = receive_sms(session, reply_deps(runtime), sms, runtime.clock.now())
+    return Response(twiml(outcome.reply_text), media_type=TWIML)
