@@ -13,7 +13,20 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from followup.runtime import Runtime
 from followup.web.deps import Forbidden, LoginRequired, NotFound
-from followup.web.routes import auth, health, patient_links, patients, twilio_sms
+from followup.web.routes import (
+    audit,
+    auth,
+    dashboard,
+    enroll,
+    escalations,
+    health,
+    patient,
+    patient_links,
+    patients,
+    templates_preview,
+    twilio_sms,
+)
+from followup.web.routes import settings as settings_pages
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -37,6 +50,17 @@ def create_app(runtime: Runtime) -> FastAPI:
         health.router,
         auth.router,
         patients.router,
+        dashboard.router,
+        escalations.router,
+        escalations.actions,
+        patient.router,
+        patient.actions,
+        enroll.router,
+        enroll.actions,
+        templates_preview.router,
+        settings_pages.router,
+        settings_pages.actions,
+        audit.router,
         twilio_sms.router,
         patient_links.router,
     ):
@@ -45,7 +69,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def home() -> Response:
-        return RedirectResponse("/patients", status_code=303)
+        return RedirectResponse("/today", status_code=303)
 
     return app
 
