@@ -173,3 +173,9 @@ def test_carrier_keyword_ignores_surroundings_and_case(
 @given(st.text(min_size=1, max_size=400))
 def test_long_and_odd_text_never_raises(text: str) -> None:
     classify(text * 3)
+
+
+def test_very_long_reply_is_classified_like_a_short_one() -> None:
+    # A pasted wall of text must not stall the webhook: negation reads a bounded window.
+    assert classify("no fever " * 20_000) == classify("no fever")
+    assert classify("better " * 20_000).matched == ("better:better",)

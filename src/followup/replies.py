@@ -428,19 +428,31 @@ def classify(text: str, lexicon: Lexicon | None = None) -> Classification:
     return Classification(answer, bool(urgent), urgent + answers)
 
 
-def _clause_words(lex: Lexicon, words: list[str], limit: int) -> str:
-    """Up to `limit` of `words` (nearest first), stopping at the end of the clause."""
+# Negation looks a few words around a match; reading at most this many characters per
+# word keeps a very long reply linear (a 100 kB paste must not stall the webhook).
+_WORD_SPAN = 48
+
+
+def _clause_words(lex: Lexicon, scanned: str, at: int, limit: int, backwards: bool) -> str:
+    """Up to `limit` words of `scanned` before (or after) `at`, within the same clause."""
+    span = _WORD_SPAN * (limit + 1)
+    if backwards:
+        words = scanned[max(0, at - span) : at].split()[::-1]
+        cut = at > span  # the farthest word may be cut in half: drop it
+    else:
+        words = scanned[at : at + span].split()
+        cut = at + span < len(scanned)
     kept: list[str] = []
-    for word in words:
+    for word in words[: len(words) - 1] if cut else words:
         if len(kept) == limit or word in _PUNCT or word in lex.breakers:
             break
         kept.append(word)
-    return " ".join(kept)
+    return " ".join(kept[::-1] if backwards else kept)
 
 
 def _negated(lex: Lexicon, scanned: str, start: int, limit: int) -> bool:
-    before = _clause_words(lex, scanned[:start].split()[::-1], limit).split()[::-1]
-    return next(lex.negators.scan(" ".join(before)), None) is not None
+    before = _clause_words(lex, scanned, start, limit, backwards=True)
+    return next(lex.negators.scan(before), None) is not None
 
 
 def _red_flags(lex: Lexicon, scanned: str) -> tuple[str, ...]:
@@ -448,7 +460,7 @@ def _red_flags(lex: Lexicon, scanned: str) -> tuple[str, ...]:
     for label, start, end in lex.urgent.scan(scanned):
         if label in fired or _negated(lex, scanned, start, lex.window):
             continue
-        after = _clause_words(lex, scanned[end:].split(), lex.after_window)
+        after = _clause_words(lex, scanned, end, lex.after_window, backwards=False)
         if next(lex.resolved.scan(after), None) is None:
             fired.append(label)
     return tuple(fired)
@@ -471,4 +483,4 @@ def _checkin(lex: Lexicon, scanned: str, words: list[str]) -> tuple[Intent | Non
     if not found:
         return None, ()
     best = min(found, key=lambda item: lex.priority.index(item[0]))[0]
-    return best, tuple(label for _, label in found)
+    return best, tuple(dict.fromkeys(label for _, label in found))  # each label once
