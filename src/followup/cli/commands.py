@@ -9,6 +9,7 @@ from followup.cli.schedule import schedule_app
 from followup.cli.templates import templates_app
 from followup.cli.tokens import token_app
 from followup.cli.web import dev_command, web_command
+from followup.cli.worker import worker_command
 
 app.add_typer(db_app, name="db")
 app.add_typer(clinic_app, name="clinic")
@@ -20,3 +21,4 @@ app.add_typer(token_app, name="token")
 app.command("web")(web_command)
 app.command("dev")(dev_command)
 app.add_typer(replies_app, name="replies")
+app.command("worker")(worker_command)
