@@ -160,11 +160,11 @@ def test_any_text_gives_a_valid_deterministic_classification(text: str) -> None:
 
 
 @settings(max_examples=300)
-@given(st.sampled_from(CARRIER), surrounding, surrounding, st.booleans())
+@given(st.sampled_from(CARRIER), surrounding, surrounding, st.lists(st.booleans(), min_size=12))
 def test_carrier_keyword_ignores_surroundings_and_case(
-    keyword: str, before: str, after: str, upper: bool
+    keyword: str, before: str, after: str, uppers: list[bool]
 ) -> None:
-    word = keyword.upper() if upper else keyword.lower()
+    word = "".join(c.upper() if up else c.lower() for c, up in zip(keyword, uppers, strict=False))
     expected = classify(keyword)
     assert expected.intent in {Intent.OPT_OUT, Intent.OPT_IN, Intent.HELP}
     assert classify(f"{before}{word}{after}") == expected
