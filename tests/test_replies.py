@@ -89,6 +89,28 @@ def test_default_lexicon_is_cached() -> None:
     assert default_lexicon() is default_lexicon()
 
 
+@pytest.mark.parametrize(
+    ("keywords", "intent"),
+    [
+        ("STOP STOPALL UNSUBSCRIBE CANCEL END QUIT REVOKE OPTOUT ARRET ARRÊT", Intent.OPT_OUT),
+        ("START UNSTOP YES", Intent.OPT_IN),
+        ("HELP INFO AIDE", Intent.HELP),
+    ],
+)
+def test_every_carrier_keyword_is_honoured(keywords: str, intent: Intent) -> None:
+    # Carrier compliance: these must never disappear from the packaged lexicon.
+    for keyword in keywords.split():
+        assert classify(keyword) == Classification(intent, False, (f"{intent}:{fold(keyword)[0]}",))
+
+
+def test_lexicon_cannot_be_changed_after_loading() -> None:
+    lexicon = default_lexicon()
+    with pytest.raises(AttributeError):
+        lexicon.window = 0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        lexicon.carrier["stop"] = Intent.OTHER  # type: ignore[index]
+
+
 def test_clinic_file_adds_a_phrase(tmp_path: Path) -> None:
     clinic = tmp_path / "clinic.toml"
     clinic.write_text('[checkin.phrases]\nworse = ["too red"]\n', encoding="utf-8")
