@@ -25,6 +25,7 @@ from followup.web.routes import (
     patients,
     templates_preview,
     twilio_sms,
+    twilio_status,
 )
 from followup.web.routes import settings as settings_pages
 
@@ -62,6 +63,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         settings_pages.actions,
         audit.router,
         twilio_sms.router,
+        twilio_status.router,
         patient_links.router,
     ):
         app.include_router(router)
