@@ -25,11 +25,12 @@ from followup.enrollment import (
 from followup.models import ChannelPreference, Clinic, Language
 from followup.plans import available_plans
 from followup.web.csrf import require_csrf
-from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
+from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, current_staff, staff_clinic
 from followup.web.pages import flash, redirect, render
 
 router = APIRouter()
-actions = APIRouter(dependencies=[Depends(require_csrf)])
+# The session is checked before the CSRF token, so a signed-out POST answers 401 (not 403).
+actions = APIRouter(dependencies=[Depends(current_staff), Depends(require_csrf)])
 
 
 @dataclass

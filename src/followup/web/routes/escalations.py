@@ -25,13 +25,14 @@ from followup.models import (
 )
 from followup.timeline import staff_names
 from followup.web.csrf import require_csrf
-from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
+from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, current_staff, staff_clinic
 from followup.web.pages import flash, redirect, render
 from followup.web.scoped import clinic_escalation, clinic_patient, clinic_staff_member
 from followup.worklists import UNRESOLVED, QueueFilter, escalation_queue, open_counts, sla_for
 
 router = APIRouter()
-actions = APIRouter(dependencies=[Depends(require_csrf)])
+# The session is checked before the CSRF token, so a signed-out POST answers 401 (not 403).
+actions = APIRouter(dependencies=[Depends(current_staff), Depends(require_csrf)])
 
 STATUS_FILTERS: dict[str, tuple[EscalationStatus, ...]] = {
     "active": UNRESOLVED,

@@ -18,12 +18,20 @@ from followup.models import Patient, ScheduledMessage, StaffUser, Treatment
 from followup.patient_actions import PatientActionError
 from followup.timeline import build_timeline
 from followup.web.csrf import require_csrf
-from followup.web.deps import CurrentStaff, DbSession, NotFound, RuntimeDep, staff_clinic
+from followup.web.deps import (
+    CurrentStaff,
+    DbSession,
+    NotFound,
+    RuntimeDep,
+    current_staff,
+    staff_clinic,
+)
 from followup.web.pages import flash, redirect, render
 from followup.web.scoped import clinic_message, clinic_patient
 
 router = APIRouter()
-actions = APIRouter(dependencies=[Depends(require_csrf)])
+# The session is checked before the CSRF token, so a signed-out POST answers 401 (not 403).
+actions = APIRouter(dependencies=[Depends(current_staff), Depends(require_csrf)])
 
 
 @router.get("/patients/{patient_id:int}")

@@ -15,12 +15,20 @@ from followup import settings_admin
 from followup.models import OnCallContact, Role, StaffUser
 from followup.settings_admin import ClinicTiming, SettingsError
 from followup.web.csrf import require_csrf
-from followup.web.deps import AdminStaff, DbSession, NotFound, RuntimeDep, staff_clinic
+from followup.web.deps import (
+    AdminStaff,
+    DbSession,
+    NotFound,
+    RuntimeDep,
+    current_staff,
+    staff_clinic,
+)
 from followup.web.pages import flash, redirect, render
 from followup.web.scoped import clinic_staff_member
 
 router = APIRouter()
-actions = APIRouter(dependencies=[Depends(require_csrf)])
+# The session is checked before the CSRF token, so a signed-out POST answers 401 (not 403).
+actions = APIRouter(dependencies=[Depends(current_staff), Depends(require_csrf)])
 COMMON_ZONES = [
     "America/St_Johns",
     "America/Halifax",
