@@ -351,6 +351,7 @@ def _lock_for_staff(session: Session, escalation: Escalation, staff: StaffUser) 
     """Re-read the row under a lock, so two people clicking at once act one after the other."""
     _check_clinic(escalation, staff)
     if escalation in session and escalation.id is not None:
+        session.flush()  # refresh would otherwise drop this transaction's unflushed changes
         session.refresh(escalation, with_for_update=True)
 
 
