@@ -1,13 +1,16 @@
-"""`followup enroll`: enroll one patient from the command line and print the schedule."""
+"""`followup enroll`: enroll one patient from the command line and print the schedule, or
+many from a CSV file (`--csv FILE [--dry-run]`, see followup.cli.importing)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 
 from followup.cli.common import console, fail, parse_instant, runtime
+from followup.cli.importing import import_csv_file
 from followup.clinics import UnknownClinic, get_clinic
 from followup.db import transaction
 from followup.enrollment import EnrollmentError, EnrollmentRequest, enroll
@@ -18,18 +21,26 @@ from followup.plans import to_local
 
 def enroll_command(
     clinic: str = typer.Option(..., help="Clinic slug."),
-    first_name: str = typer.Option(..., help="Patient's first name."),
+    first_name: str | None = typer.Option(None, help="Patient's first name."),
     last_name: str = typer.Option("", help="Patient's last name."),
-    phone: str = typer.Option(..., help="Mobile number; local numbers use the clinic's country."),
+    phone: str | None = typer.Option(
+        None, help="Mobile number; local numbers use the clinic's country."
+    ),
     email: str | None = typer.Option(None, help="Email address (needed for email channel)."),
     treatment: str = typer.Option("microneedling", help="Treatment kind (the plan's name)."),
-    treated_at: str = typer.Option(..., help="ISO time; without offset it is clinic time."),
+    treated_at: str | None = typer.Option(None, help="ISO time; without offset it is clinic time."),
     channel: ChannelPreference = typer.Option(ChannelPreference.SMS, help="sms, email or both."),
     lang: Language = typer.Option(Language.EN, help="en or fr."),
     practitioner: str | None = typer.Option(None, help="Who did the treatment."),
     consent: str = typer.Option("in_clinic", help="How consent to messages was given."),
+    csv: Path | None = typer.Option(None, "--csv", help="Enroll every row of this CSV file."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="With --csv: check rows, write nothing."),
 ) -> None:
     """Enroll a patient: patient, treatment and scheduled messages in one transaction."""
+    if csv is not None:
+        raise typer.Exit(import_csv_file(clinic, csv, dry_run=dry_run))
+    if first_name is None or phone is None or treated_at is None:
+        fail("--first-name, --phone and --treated-at are required (or give --csv FILE)")
     with runtime() as rt:
         try:
             with transaction(rt.sessions) as session:
