@@ -106,7 +106,7 @@ def test_urgent_escalation_alerts_every_active_contact(
     ]
     assert all(a.next_attempt_at == clock.now() for a in alerts)
     assert all("URGENT" in (a.body or "") for a in alerts)
-    assert next(a.subject for a in alerts if a.channel is Channel.EMAIL).startswith("URGENT")
+    assert next(a.subject or "" for a in alerts if a.channel is Channel.EMAIL).startswith("URGENT")
     assert escalation.notify_count == 1
     assert escalation.last_notified_at == clock.now()
     assert _actions(session, escalation) == [("escalation.open", "system")]
