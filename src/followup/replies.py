@@ -309,7 +309,7 @@ def _build(doc: Mapping[str, Any], source: str) -> Lexicon:
     priority = tuple(_answers(doc, "checkin.priority", source).values())
     negated = _answers(doc, "checkin.negated", source)
     if len(set(priority)) != len(_CHECKIN_INTENTS) or not set(negated) <= set(priority):
-        raise LexiconError(f"{source}: [checkin] priority must list worse, same, better once")
+        raise LexiconError(f"{source}: [checkin] priority (each answer once) or negated is wrong")
     return Lexicon(
         carrier=MappingProxyType(_by_intent(doc, "carrier", _CARRIER_INTENTS, source)),
         opt_out=scanner("opt_out", labelled("opt_out.phrases", "opt_out"), "opt_out.exceptions"),
