@@ -1,4 +1,10 @@
-"""A demo clinic for `make run`: a staff login and patients at different stages of their plan."""
+"""A demo clinic for `make run`: a staff login and patients at different stages of their plan,
+so every dashboard page has something to show: delivered messages, one failed, an urgent
+escalation waiting, a question in the inbox, a resolved case with notes, an on-call contact.
+
+History is written through the same use cases as real traffic (enroll, outbox transitions,
+the escalation lifecycle), as if each patient had been enrolled right after treatment.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,29 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from followup import escalations
 from followup.clinics import create_clinic, create_staff
-from followup.enrollment import EnrollmentRequest, enroll
-from followup.models import ChannelPreference, Clinic, Language, Role
+from followup.enrollment import EnrollmentRequest, EnrollmentResult, enroll
+from followup.models import (
+    Channel,
+    ChannelPreference,
+    CheckinAnswer,
+    Clinic,
+    EscalationPriority,
+    InboundMessage,
+    Language,
+    MessageStatus,
+    OnCallContact,
+    Role,
+    StaffUser,
+)
+from followup.outbox import transition
 
 DEMO_SLUG = "bow-river"
 DEMO_EMAIL = "nurse@bowriver.example"
 DEMO_PASSWORD = "followup-demo"  # noqa: S105 - printed by `make run`; demo database only
+DEMO_SENDER = "+14035550199"
+ACTOR = "demo"
 
 _DEMO_PATIENTS = [
     # first, last, phone, email, channel, language, days since treatment
@@ -24,6 +46,7 @@ _DEMO_PATIENTS = [
     ("Ava", "Singh", "+14035550103", "ava@example.com", ChannelPreference.SMS, Language.EN, 4),
     ("Noah", "Wilson", "+17805550104", None, ChannelPreference.SMS, Language.EN, 6),
     ("Zoe", "Martin", "+14035550105", "zoe@example.com", ChannelPreference.EMAIL, Language.EN, 8),
+    ("Omar", "Haddad", "+14035550106", None, ChannelPreference.SMS, Language.EN, 3),
 ]
 
 
@@ -44,11 +67,11 @@ def seed_demo(session: Session, *, templates_dir: Path, now: datetime) -> DemoLo
         slug=DEMO_SLUG,
         timezone="America/Edmonton",
         contact_phone="+14035550134",
-        sender_number="+14035550199",
+        sender_number=DEMO_SENDER,
         contact_email="care@bowriver.example",
         country="CA",
     )
-    create_staff(
+    nurse = create_staff(
         session,
         clinic,
         email=DEMO_EMAIL,
@@ -56,23 +79,193 @@ def seed_demo(session: Session, *, templates_dir: Path, now: datetime) -> DemoLo
         role=Role.ADMIN,
         name="Demo Nurse",
     )
+    create_staff(
+        session,
+        clinic,
+        email="frontdesk@bowriver.example",
+        password=DEMO_PASSWORD,
+        role=Role.STAFF,
+        name="Front Desk",
+    )
+    session.add(
+        OnCallContact(
+            clinic_id=clinic.id,
+            name="Dr. Okafor (on call)",
+            phone="+14035550177",
+            email="oncall@bowriver.example",
+            urgent_only=False,
+            active=True,
+        )
+    )
+    enrolled = {}
     for first, last, phone, email, channel, language, days_ago in _DEMO_PATIENTS:
-        enroll(
+        treated_at = now - timedelta(days=days_ago, hours=2)
+        request = EnrollmentRequest(
+            first_name=first,
+            last_name=last,
+            phone=phone,
+            email=email,
+            channel=channel,
+            language=language,
+            treatment="microneedling",
+            treated_at=treated_at,
+            practitioner="Dr. Okafor",
+        )
+        # Enrolled right after the treatment, as the clinic would have done.
+        enrolled[first] = enroll(
             session,
             clinic,
-            EnrollmentRequest(
-                first_name=first,
-                last_name=last,
-                phone=phone,
-                email=email,
-                channel=channel,
-                language=language,
-                treatment="microneedling",
-                treated_at=now - timedelta(days=days_ago, hours=2),
-                practitioner="Dr. Okafor",
-            ),
+            request,
             templates_dir=templates_dir,
-            now=now,
-            actor="demo",
+            now=treated_at + timedelta(minutes=20),
+            actor=ACTOR,
         )
+        _deliver_past_messages(session, enrolled[first], now, fail_last=first == "Noah")
+    _story_urgent(session, clinic, enrolled["Ava"], now)
+    _story_inbox(session, clinic, enrolled["Liam"], now)
+    _story_resolved(session, clinic, enrolled["Zoe"], nurse, now)
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, created=True)
+
+
+def _deliver_past_messages(
+    session: Session, result: EnrollmentResult, now: datetime, *, fail_last: bool = False
+) -> None:
+    """Steps whose time has come went out and were delivered; with `fail_last`, the latest
+    one bounced instead (the phone was off for days), so Today has a failure to show."""
+    due = [m for m in result.messages if m.status is MessageStatus.SCHEDULED and m.send_at <= now]
+    for index, message in enumerate(due):
+        sent_at = message.send_at + timedelta(seconds=5)
+        message.attempts = 1
+        message.sent_at = sent_at
+        message.provider_id = f"SMdemo{result.treatment.id:04d}{index:02d}"
+        transition(session, message, MessageStatus.SENDING, at=message.send_at, actor=ACTOR)
+        transition(session, message, MessageStatus.SENT, at=sent_at, actor=ACTOR)
+        reported = sent_at + timedelta(seconds=4)
+        if fail_last and index == len(due) - 1:
+            message.error_code = "30003"
+            message.error_message = "Unreachable destination handset"
+            transition(
+                session,
+                message,
+                MessageStatus.UNDELIVERED,
+                at=reported,
+                detail="carrier report",
+                error_code="30003",
+                actor="twilio",
+            )
+        elif message.channel is Channel.SMS:  # email has no delivery report: stays sent
+            message.delivered_at = reported
+            transition(
+                session,
+                message,
+                MessageStatus.DELIVERED,
+                at=reported,
+                detail="carrier report",
+                actor="twilio",
+            )
+
+
+def _reply(
+    session: Session,
+    clinic: Clinic,
+    result: EnrollmentResult,
+    body: str,
+    intent: str,
+    at: datetime,
+    *,
+    urgent: bool = False,
+    matched: list[str] | None = None,
+) -> InboundMessage:
+    reply = InboundMessage(
+        provider_sid=f"SMdemoin{result.patient.id:06d}{int(at.timestamp())}",
+        clinic_id=clinic.id,
+        patient_id=result.patient.id,
+        treatment_id=result.treatment.id,
+        channel=Channel.SMS,
+        from_address=result.patient.phone,
+        to_address=DEMO_SENDER,
+        body=body,
+        media=[],
+        intent=intent,
+        urgent=urgent,
+        matched=matched or [],
+        received_at=at,
+    )
+    session.add(reply)
+    session.flush()
+    return reply
+
+
+def _story_urgent(
+    session: Session, clinic: Clinic, result: EnrollmentResult, now: datetime
+) -> None:
+    at = now - timedelta(minutes=9)
+    reply = _reply(
+        session,
+        clinic,
+        result,
+        "WORSE - it's swollen and there's pus near my chin",
+        "worse",
+        at,
+        urgent=True,
+        matched=["worse", "pus"],
+    )
+    result.treatment.checkin_answer = CheckinAnswer.WORSE
+    result.treatment.checkin_at = at
+    escalations.open_escalation(
+        session,
+        clinic=clinic,
+        patient=result.patient,
+        treatment=result.treatment,
+        inbound=reply,
+        priority=EscalationPriority.URGENT,
+        reason="red flag: pus (possible infection)",
+        now=at,
+    )
+
+
+def _story_inbox(session: Session, clinic: Clinic, result: EnrollmentResult, now: datetime) -> None:
+    at = now - timedelta(minutes=47)
+    reply = _reply(session, clinic, result, "Est-ce que je peux me maquiller demain?", "other", at)
+    escalations.open_escalation(
+        session,
+        clinic=clinic,
+        patient=result.patient,
+        treatment=result.treatment,
+        inbound=reply,
+        priority=EscalationPriority.INBOX,
+        reason="question for the clinic",
+        now=at,
+    )
+
+
+def _story_resolved(
+    session: Session, clinic: Clinic, result: EnrollmentResult, nurse: StaffUser, now: datetime
+) -> None:
+    at = now - timedelta(days=5, hours=3)
+    reply = _reply(session, clinic, result, "worse, still very red", "worse", at, matched=["worse"])
+    escalation = escalations.open_escalation(
+        session,
+        clinic=clinic,
+        patient=result.patient,
+        treatment=result.treatment,
+        inbound=reply,
+        priority=EscalationPriority.NORMAL,
+        reason="check-in: worse",
+        now=at,
+    )
+    escalations.acknowledge(session, escalation, nurse, at + timedelta(minutes=12))
+    escalations.add_note(
+        session,
+        escalation,
+        nurse,
+        "Called her: redness as expected on day 3, no heat or pus.",
+        at + timedelta(minutes=20),
+    )
+    escalations.resolve(
+        session,
+        escalation,
+        nurse,
+        "Normal healing; reassured, cool compresses.",
+        at + timedelta(minutes=21),
+    )
