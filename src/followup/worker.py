@@ -18,7 +18,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from types import FrameType
 
@@ -107,7 +107,7 @@ class Worker:
             "interval",
             seconds=settings.dispatch_interval_seconds,
             id="dispatch_due",
-            next_run_time=self.runtime.clock.now(),
+            next_run_time=datetime.now(UTC),
             **common,
         )
         scheduler.add_job(
@@ -115,7 +115,7 @@ class Worker:
             "interval",
             seconds=RECOVERY_INTERVAL.total_seconds(),
             id="recover_stale_claims",
-            next_run_time=self.runtime.clock.now(),
+            next_run_time=datetime.now(UTC),
             **common,
         )
         scheduler.add_job(
