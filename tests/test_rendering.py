@@ -82,6 +82,22 @@ def test_sms_is_gsm7_within_two_segments_and_says_whom_to_call(
     assert "&amp;" not in sms.body
 
 
+@pytest.mark.parametrize("ref", _all_refs("sms"), ids=str)
+def test_sms_stays_within_two_segments_for_a_long_first_name(
+    renderer: MessageRenderer, ref: TemplateRef
+) -> None:
+    # Worst realistic case: the sample's 40-character clinic name and a 20-character
+    # first name, longer than the sample's "Alexandra" / "Anne-Sophie".
+    context = sample_context(ref.lang)
+    context["patient"] = {"first_name": "Marie-Christine-Anne"}
+    clinic = context["clinic"]
+    assert isinstance(clinic, dict)
+    assert len(clinic["name"]) == 40
+    sms = renderer.render_sms(ref.plan, ref.step, ref.lang, context)
+    assert sms.analysis.encoding == "GSM-7", sms.body
+    assert sms.analysis.segments <= 2, (sms.analysis, sms.body)
+
+
 @pytest.mark.parametrize("lang", ["en", "fr"])
 @pytest.mark.parametrize("plan", ["microneedling", "chemical-peel"])
 def test_first_sms_says_how_to_opt_out(renderer: MessageRenderer, plan: str, lang: str) -> None:
