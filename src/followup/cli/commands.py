@@ -4,7 +4,9 @@ from followup.cli import app
 from followup.cli.clinic import clinic_app, staff_app
 from followup.cli.db import db_app
 from followup.cli.enroll import enroll_command
+from followup.cli.purge import purge_command
 from followup.cli.replies import replies_app
+from followup.cli.report import report_command
 from followup.cli.schedule import schedule_app
 from followup.cli.templates import templates_app
 from followup.cli.tokens import token_app
@@ -18,6 +20,8 @@ app.command("enroll")(enroll_command)
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(templates_app, name="templates")
 app.add_typer(token_app, name="token")
+app.command("report")(report_command)
+app.command("purge")(purge_command)
 app.command("web")(web_command)
 app.command("dev")(dev_command)
 app.add_typer(replies_app, name="replies")
