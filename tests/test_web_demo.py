@@ -57,7 +57,7 @@ def test_demo_pages_show_meaningful_content(
     client = make_client(engine, session_factory, clock, tmp_path)
     sign_in(client, DEMO_EMAIL, DEMO_PASSWORD)
     today = client.get("/today").text
-    for text in ("Ava Singh", "pus", "Liam Tremblay", "Noah Wilson", "undelivered"):
+    for text in ("Ava Singh", "pus", "Liam Tremblay", "Noah Wilson", "undelivered", "Omar Haddad"):
         assert text in today
     assert "Zoe Martin" in client.get("/escalations?status=resolved").text
     ava = client.get("/patients?page=1").text

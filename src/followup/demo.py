@@ -32,6 +32,7 @@ from followup.models import (
     StaffUser,
 )
 from followup.outbox import transition
+from followup.patient_actions import reschedule_message
 
 DEMO_SLUG = "bow-river"
 DEMO_EMAIL = "nurse@bowriver.example"
@@ -120,7 +121,10 @@ def seed_demo(session: Session, *, templates_dir: Path, now: datetime) -> DemoLo
             now=treated_at + timedelta(minutes=20),
             actor=ACTOR,
         )
-        _deliver_past_messages(session, enrolled[first], now, fail_last=first == "Noah")
+        _deliver_past_messages(
+            session, enrolled[first], now, fail_last=first == "Noah", hold_last=first == "Omar"
+        )
+    _story_later_today(session, enrolled["Omar"], nurse, now)
     _story_urgent(session, clinic, enrolled["Ava"], now)
     _story_inbox(session, clinic, enrolled["Liam"], now)
     _story_resolved(session, clinic, enrolled["Zoe"], nurse, now)
@@ -128,11 +132,18 @@ def seed_demo(session: Session, *, templates_dir: Path, now: datetime) -> DemoLo
 
 
 def _deliver_past_messages(
-    session: Session, result: EnrollmentResult, now: datetime, *, fail_last: bool = False
+    session: Session,
+    result: EnrollmentResult,
+    now: datetime,
+    *,
+    fail_last: bool = False,
+    hold_last: bool = False,
 ) -> None:
     """Steps whose time has come went out and were delivered; with `fail_last`, the latest
     one bounced instead (the phone was off for days), so Today has a failure to show."""
     due = [m for m in result.messages if m.status is MessageStatus.SCHEDULED and m.send_at <= now]
+    if hold_last:
+        due = due[:-1]
     for index, message in enumerate(due):
         sent_at = message.send_at + timedelta(seconds=5)
         message.attempts = 1
@@ -163,6 +174,15 @@ def _deliver_past_messages(
                 detail="carrier report",
                 actor="twilio",
             )
+
+
+def _story_later_today(
+    session: Session, result: EnrollmentResult, nurse: StaffUser, now: datetime
+) -> None:
+    """The patient asked for today's message after work: staff moved it to this evening."""
+    waiting = [m for m in result.messages if m.status is MessageStatus.SCHEDULED]
+    if waiting:
+        reschedule_message(session, waiting[0], now + timedelta(hours=2), nurse, now)
 
 
 def _reply(
