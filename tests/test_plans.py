@@ -417,3 +417,11 @@ def test_next_allowed_time_is_the_first_allowed_instant(
     else:
         # The end of quiet hours fell in a spring-forward gap: same offset past the gap.
         assert local.time() > quiet_end
+
+
+def test_quiet_hours_ending_inside_the_repeated_hour_end_at_the_second_occurrence() -> None:
+    # Found by the property test: 01:00 MST on 2025-11-02 is the second 01:00 of the night;
+    # the first 01:01 (MDT) is already past, so quiet hours end at the second 01:01.
+    rules = SendRules(tz=ZoneInfo("America/Edmonton"), quiet_start=time(0), quiet_end=time(1, 1))
+    instant = datetime(2025, 11, 2, 8, 0, tzinfo=UTC)  # 01:00 MST, fold=1
+    assert next_allowed_time(instant, rules) == datetime(2025, 11, 2, 8, 1, tzinfo=UTC)

@@ -193,11 +193,11 @@ def to_local(instant: datetime, tz: ZoneInfo) -> datetime:
     return instant.astimezone(tz)
 
 
-def _local_to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
+def _local_to_utc(day: date, wall: time, tz: ZoneInfo, fold: int = 0) -> datetime:
     # PEP 495: with fold=0 an ambiguous wall time is its first occurrence, and a
     # nonexistent one is read with the offset from before the gap, which lands the
     # same distance past the gap (02:30 in a one-hour gap -> 03:30).
-    return datetime.combine(day, wall).replace(tzinfo=tz, fold=0).astimezone(UTC)
+    return datetime.combine(day, wall).replace(tzinfo=tz, fold=fold).astimezone(UTC)
 
 
 def _in_quiet_hours(wall: time, rules: SendRules) -> bool:
@@ -226,7 +226,12 @@ def next_allowed_time(instant: datetime, rules: SendRules) -> datetime:
         end_date = local.date()
         if rules.quiet_start > rules.quiet_end and wall >= rules.quiet_start:
             end_date += timedelta(days=1)
-        candidate = max(candidate, _local_to_utc(end_date, rules.quiet_end, rules.tz))
+        end = _local_to_utc(end_date, rules.quiet_end, rules.tz)
+        if end <= candidate:
+            # Inside the repeated hour after a fall-back, the end of quiet hours may be
+            # the wall time's second occurrence (fold=1), which is still ahead.
+            end = _local_to_utc(end_date, rules.quiet_end, rules.tz, fold=1)
+        candidate = max(candidate, end)
     return candidate
 
 
