@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("slug", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("sms_name", sa.String(length=40), nullable=True),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("country", sa.String(length=2), nullable=False),
         sa.Column("sender_number", sa.String(length=20), nullable=True),

@@ -15,6 +15,7 @@ from followup.phones import normalize_phone
 from followup.plans import SendRules
 
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
+SMS_NAME_MAX = 40
 
 
 class ClinicError(ValueError):
@@ -61,9 +62,12 @@ def create_clinic(
     sender_number: str | None = None,
     contact_email: str | None = None,
     default_send_time: time = time(10, 0),
+    sms_name: str | None = None,
 ) -> Clinic:
     if not name.strip():
         raise ClinicError("clinic name is empty")
+    if sms_name is not None and not 0 < len(sms_name.strip()) <= SMS_NAME_MAX:
+        raise ClinicError(f"the SMS name must have 1 to {SMS_NAME_MAX} characters")
     parse_timezone(timezone)
     country = country.upper()
     slug = slug or slugify(name)
@@ -71,6 +75,7 @@ def create_clinic(
         raise ClinicError(f"a clinic with slug {slug!r} already exists")
     clinic = Clinic(
         name=name.strip(),
+        sms_name=sms_name.strip() if sms_name else None,
         slug=slug,
         timezone=timezone,
         country=country,
@@ -117,3 +122,8 @@ def create_staff(
     session.add(user)
     session.flush()
     return user
+
+
+def sms_display_name(clinic: Clinic) -> str:
+    """The clinic's name as SMS bodies print it."""
+    return clinic.sms_name or clinic.name

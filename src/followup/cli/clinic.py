@@ -27,6 +27,7 @@ def add_clinic(
     slug: str | None = typer.Option(None, help="Short id; made from the name if omitted."),
     sender: str | None = typer.Option(None, help="The SMS number messages come from."),
     email: str | None = typer.Option(None, help="Clinic contact email."),
+    sms_name: str | None = typer.Option(None, help="Short name for SMS bodies (max 40)."),
 ) -> None:
     """Create a clinic."""
     with runtime() as rt:
@@ -41,6 +42,7 @@ def add_clinic(
                     slug=slug,
                     sender_number=sender,
                     contact_email=email,
+                    sms_name=sms_name,
                 )
                 created = clinic.slug
         except (ClinicError, InvalidPhone) as exc:

@@ -16,6 +16,9 @@ class Clinic(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # What SMS bodies call the clinic: every character of the name is paid for in every
+    # message, so a long legal name gets a short form here.
+    sms_name: Mapped[str | None] = mapped_column(String(40))
     timezone: Mapped[str] = mapped_column(String(64))
     country: Mapped[str] = mapped_column(String(2), default="CA")
     sender_number: Mapped[str | None] = mapped_column(String(20), unique=True)
