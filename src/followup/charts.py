@@ -25,6 +25,7 @@ COLOURS = {
     "p90": "#CC79A7",
     "rate": "#0072B2",
 }
+OUTCOME_NAMES = ("sent", "delivered", "failed", "expired")
 FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
 

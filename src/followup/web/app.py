@@ -11,18 +11,22 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse,
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from followup.api import mount_api
 from followup.runtime import Runtime
 from followup.web.deps import Forbidden, LoginRequired, NotFound
 from followup.web.routes import (
+    api_tokens,
     audit,
     auth,
     dashboard,
     enroll,
     escalations,
     health,
+    imports,
     patient,
     patient_links,
     patients,
+    reports,
     templates_preview,
     twilio_sms,
     twilio_status,
@@ -65,9 +69,15 @@ def create_app(runtime: Runtime) -> FastAPI:
         twilio_sms.router,
         twilio_status.router,
         patient_links.router,
+        reports.router,
+        imports.router,
+        imports.actions,
+        api_tokens.router,
+        api_tokens.actions,
     ):
         app.include_router(router)
     _install_error_pages(app)
+    mount_api(app, runtime)  # /api/v1, with its own OpenAPI and error format
 
     @app.get("/", include_in_schema=False)
     def home() -> Response:
