@@ -6,9 +6,10 @@ scripted failures, numbers that always fail, "down"). It counts every message it
 accepts, so tests can prove each message was accepted exactly once.
 
 Control from the test process: the `TwilioDouble` methods. From other processes:
-`TwilioDoubleControl(base_url)`, which speaks the control endpoints
-(`POST /_double/config` with a JSON object, `GET /_double/messages`). The control
-endpoints need no auth: the double only listens on loopback.
+`TwilioDoubleControl(base_url)` (in twilio_double_control, re-exported here), which
+speaks the control endpoints (`POST /_double/config` with a JSON object,
+`GET /_double/messages`). The control endpoints need no auth: the double only listens
+on loopback.
 
 Deviations from Twilio, on purpose: a message's `date_sent` is its acceptance time (the
 double "sends" at once), and scripted failures (`fail_next`) apply to sends only, so
@@ -27,7 +28,7 @@ import secrets
 import sys
 import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +40,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 from twilio.request_validator import RequestValidator
 
+# The remote-control client lives in twilio_double_control (it needs no server code);
+# `X as X` re-exports it, so `from followup.testing.twilio_double import ...` still works.
+from followup.testing.twilio_double_control import AcceptedMessage as AcceptedMessage
+from followup.testing.twilio_double_control import Controls
+from followup.testing.twilio_double_control import TwilioDoubleControl as TwilioDoubleControl
 from followup.transports.base import TWILIO_ERROR_REASONS
 
 API_VERSION = "2010-04-01"
@@ -50,17 +56,6 @@ _FIXED_FIELDS: dict[str, str | None] = dict.fromkeys(("price", "error_code", "er
 _FIXED_FIELDS |= {"direction": "outbound-api", "num_segments": "1", "num_media": "0"}
 _FIXED_FIELDS |= {"price_unit": "USD"}
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-
-
-@dataclass(frozen=True)
-class AcceptedMessage:
-    sid: str
-    to: str
-    from_number: str | None
-    messaging_service_sid: str | None
-    body: str
-    status_callback: str | None
-    date_created: str
 
 
 @dataclass
@@ -306,49 +301,7 @@ class _DoubleServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class _Controls:
-    """Behaviour switches and read-outs shared by the in-process and remote handles."""
-
-    def _configure(self, config: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    @property
-    def accepted(self) -> list[AcceptedMessage]:
-        raise NotImplementedError
-
-    def set_latency(self, seconds: float) -> None:
-        """Delay every API answer by `seconds` (the message is still accepted)."""
-        self._configure({"latency": seconds})
-
-    def set_down(self, down: bool) -> None:
-        """While down, every API request gets 503."""
-        self._configure({"down": down})
-
-    def fail_next(
-        self, n: int, status: int = 503, code: int | None = None, retry_after: float | None = None
-    ) -> None:
-        """The next `n` send requests fail with `status` (and Twilio `code`, Retry-After)."""
-        spec = {"n": n, "status": status, "code": code, "retry_after": retry_after}
-        self._configure({"fail_next": spec})
-
-    def fail_for_number(self, to: str, code: int, status: int = 400) -> None:
-        """Every send to `to` fails with Twilio error `code`, until `reset()`."""
-        self._configure({"fail_for_number": {"to": to, "code": code, "status": status}})
-
-    def reset(self) -> None:
-        """Back to a healthy double (accepted messages are kept)."""
-        self._configure({"reset": True})
-
-    def count_by_body(self) -> Counter[str]:
-        return Counter(message.body for message in self.accepted)
-
-    def duplicates(self) -> dict[tuple[str, str], int]:
-        """(to, body) pairs accepted more than once, with their counts."""
-        counts = Counter((message.to, message.body) for message in self.accepted)
-        return {key: count for key, count in counts.items() if count > 1}
-
-
-class TwilioDouble(_Controls):
+class TwilioDouble(Controls):
     """The double, running in this process on a background thread."""
 
     def __init__(
@@ -412,22 +365,6 @@ class TwilioDouble(_Controls):
             timeout=10,
         )
         return answer.status_code
-
-
-class TwilioDoubleControl(_Controls):
-    """Drive and read a double running in another process, through its control endpoints."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
-
-    def _configure(self, config: dict[str, Any]) -> None:
-        requests.post(f"{self.base_url}/_double/config", json=config, timeout=10).raise_for_status()
-
-    @property
-    def accepted(self) -> list[AcceptedMessage]:
-        answer = requests.get(f"{self.base_url}/_double/messages", timeout=60)
-        answer.raise_for_status()
-        return [AcceptedMessage(**item) for item in answer.json()["messages"]]
 
 
 def main(argv: list[str] | None = None) -> None:
