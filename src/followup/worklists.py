@@ -24,7 +24,7 @@ from followup.models import (
     ScheduledMessage,
 )
 
-QUEUE_LIMIT = 200
+QUEUE_LIMIT = 100
 LIST_LIMIT = 100
 NEEDS_PERSON = (MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.NEEDS_REVIEW)
 UNRESOLVED = (EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED)
@@ -62,21 +62,38 @@ def sla_for(clinic: Clinic, priority: EscalationPriority) -> timedelta | None:
 
 
 def escalation_queue(
-    session: Session, clinic: Clinic, now: datetime, queue_filter: QueueFilter
+    session: Session,
+    clinic: Clinic,
+    now: datetime,
+    queue_filter: QueueFilter,
+    limit: int = QUEUE_LIMIT,
 ) -> list[QueueItem]:
-    """Escalations matching the filter, urgent first, then oldest first."""
+    """Escalations matching the filter: unresolved ones urgent first, then oldest first (the
+    order to work through them); resolved ones newest first (the order to look back)."""
+    resolved_only = queue_filter.statuses == (EscalationStatus.RESOLVED,)
+    order = (
+        (Escalation.opened_at.desc(), Escalation.id.desc())
+        if resolved_only
+        else (_PRIORITY_RANK, Escalation.opened_at, Escalation.id)
+    )
+    # Pick the ids first, so the joins touch only the rows shown, not every resolved one.
+    picked = (
+        select(Escalation.id)
+        .where(Escalation.clinic_id == clinic.id, Escalation.status.in_(queue_filter.statuses))
+        .order_by(*order)
+        .limit(limit)
+    )
+    if queue_filter.priority is not None:
+        picked = picked.where(Escalation.priority == queue_filter.priority)
+    if queue_filter.assigned_to_id is not None:
+        picked = picked.where(Escalation.assigned_to_id == queue_filter.assigned_to_id)
     query = (
         select(Escalation, Patient, InboundMessage)
         .join(Patient, Patient.id == Escalation.patient_id)
         .outerjoin(InboundMessage, InboundMessage.id == Escalation.inbound_message_id)
-        .where(Escalation.clinic_id == clinic.id, Escalation.status.in_(queue_filter.statuses))
-        .order_by(_PRIORITY_RANK, Escalation.opened_at, Escalation.id)
-        .limit(QUEUE_LIMIT)
+        .where(Escalation.id.in_(picked.scalar_subquery()))
+        .order_by(*order)
     )
-    if queue_filter.priority is not None:
-        query = query.where(Escalation.priority == queue_filter.priority)
-    if queue_filter.assigned_to_id is not None:
-        query = query.where(Escalation.assigned_to_id == queue_filter.assigned_to_id)
     items = []
     for escalation, patient, reply in session.execute(query).all():
         sla = sla_for(clinic, escalation.priority)
@@ -112,10 +129,12 @@ def local_day_bounds(clinic: Clinic, now: datetime) -> tuple[datetime, datetime]
 
 
 def messages_today(
-    session: Session, clinic: Clinic, now: datetime
+    session: Session, clinic: Clinic, now: datetime, limit: int = LIST_LIMIT
 ) -> list[tuple[ScheduledMessage, Patient]]:
-    """Patient messages still going out before the end of the clinic's local day."""
-    _start, end = local_day_bounds(clinic, now)
+    """Patient messages due during the clinic's local day and not gone yet. (A message
+    stuck from an earlier day means the worker is down; that is an operations alarm, not a
+    list for the nurse.)"""
+    start, end = local_day_bounds(clinic, now)
     rows = session.execute(
         select(ScheduledMessage, Patient)
         .join(Patient, Patient.id == ScheduledMessage.patient_id)
@@ -123,16 +142,17 @@ def messages_today(
             ScheduledMessage.clinic_id == clinic.id,
             ScheduledMessage.status.in_(PENDING_STATUSES),
             ScheduledMessage.kind != MessageKind.STAFF_ALERT,
+            ScheduledMessage.next_attempt_at >= start,
             ScheduledMessage.next_attempt_at < end,
         )
         .order_by(ScheduledMessage.next_attempt_at, ScheduledMessage.id)
-        .limit(LIST_LIMIT)
+        .limit(limit)
     ).all()
     return [(message, patient) for message, patient in rows]
 
 
 def messages_needing_person(
-    session: Session, clinic: Clinic
+    session: Session, clinic: Clinic, limit: int = LIST_LIMIT
 ) -> list[tuple[ScheduledMessage, Patient | None]]:
     """Failed, undelivered and needs_review messages, newest first."""
     rows = session.execute(
@@ -143,6 +163,6 @@ def messages_needing_person(
             ScheduledMessage.status.in_(NEEDS_PERSON),
         )
         .order_by(ScheduledMessage.updated_at.desc(), ScheduledMessage.id.desc())
-        .limit(LIST_LIMIT)
+        .limit(limit)
     ).all()
     return [(message, patient) for message, patient in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,7 +46,8 @@ def label(value: object) -> str:
 
 
 TEMPLATES.env.filters["local"] = local_time
-TEMPLATES.env.filters["phone"] = display_phone
+# Formatting a number costs a phonenumbers parse; a page lists the same numbers again and again.
+TEMPLATES.env.filters["phone"] = lru_cache(maxsize=8192)(display_phone)
 TEMPLATES.env.filters["duration"] = duration
 TEMPLATES.env.filters["label"] = label
 

@@ -16,6 +16,8 @@ from followup.worklists import (
 )
 
 router = APIRouter()
+# Today is a summary: the first rows of each list, with links to the full lists.
+TODAY_ROWS = 50
 
 
 @router.get("/today")
@@ -31,9 +33,9 @@ def today(
         {
             "clinic": clinic,
             "now": now,
-            "queue": escalation_queue(session, clinic, now, QueueFilter()),
-            "outgoing": messages_today(session, clinic, now),
-            "failures": messages_needing_person(session, clinic),
+            "queue": escalation_queue(session, clinic, now, QueueFilter(), TODAY_ROWS),
+            "outgoing": messages_today(session, clinic, now, TODAY_ROWS),
+            "failures": messages_needing_person(session, clinic, TODAY_ROWS),
             "names": staff_names(session, clinic.id),
         },
     )

@@ -26,12 +26,19 @@ def patient_list(
 ) -> Response:
     clinic = staff_clinic(session, staff)
     total = session.scalar(select(func.count(Patient.id)).where(Patient.clinic_id == clinic.id))
-    patients = session.scalars(
-        select(Patient)
+    # The page's ids first (an index-only walk), then only those rows: a deep page doesn't
+    # load and sort every patient of the clinic.
+    page_ids = (
+        select(Patient.id)
         .where(Patient.clinic_id == clinic.id)
         .order_by(Patient.id.desc())
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
+    )
+    patients = session.scalars(
+        select(Patient)
+        .where(Patient.id.in_(page_ids.scalar_subquery()))
+        .order_by(Patient.id.desc())
         .options(selectinload(Patient.treatments))
     ).all()
     treatment_ids = [t.id for p in patients for t in p.treatments]

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from followup.plans import PlanError, load_plan
-from followup.rendering import MessageRenderer, TemplateRenderError, sample_context
+from followup.rendering import MessageRenderer, TemplateRef, TemplateRenderError, sample_context
 from followup.segments import SmsAnalysis
 from followup.web.deps import CurrentStaff, RuntimeDep
 from followup.web.pages import render
@@ -40,41 +40,15 @@ def _renderer(templates_dir: Path) -> MessageRenderer:
 def preview_all(templates_dir: Path) -> list[TemplatePreview]:
     """Render every template with the sample data; a broken one shows its error instead."""
     renderer = _renderer(templates_dir)
+    plans: dict[str, dict[str, int]] = {}
     previews = []
     for ref in sorted(renderer.template_names()):
-        context = sample_context(ref.lang)
         try:
-            day = next(
-                s.day for s in load_plan(templates_dir, ref.plan).steps if s.name == ref.step
-            )
-            context["step"] = {"day": day}
-            if ref.channel == "sms":
-                sms = renderer.render_sms(ref.plan, ref.step, ref.lang, context)
-                previews.append(
-                    TemplatePreview(
-                        ref.plan,
-                        ref.step,
-                        "sms",
-                        ref.lang,
-                        sms.template,
-                        body=sms.body,
-                        sms=sms.analysis,
-                    )
-                )
-            else:
-                email = renderer.render_email(ref.plan, ref.step, ref.lang, context)
-                previews.append(
-                    TemplatePreview(
-                        ref.plan,
-                        ref.step,
-                        "email",
-                        ref.lang,
-                        email.template,
-                        subject=email.subject,
-                        body=email.text,
-                    )
-                )
-        except (TemplateRenderError, PlanError, StopIteration) as exc:
+            if ref.plan not in plans:
+                plan = load_plan(templates_dir, ref.plan)
+                plans[ref.plan] = {step.name: step.day for step in plan.steps}
+            previews.append(_preview(renderer, ref, plans[ref.plan][ref.step]))
+        except (TemplateRenderError, PlanError, KeyError) as exc:
             previews.append(
                 TemplatePreview(
                     ref.plan,
@@ -86,6 +60,26 @@ def preview_all(templates_dir: Path) -> list[TemplatePreview]:
                 )
             )
     return previews
+
+
+def _preview(renderer: MessageRenderer, ref: TemplateRef, day: int) -> TemplatePreview:
+    context = sample_context(ref.lang)
+    context["step"] = {"day": day}
+    if ref.channel == "sms":
+        sms = renderer.render_sms(ref.plan, ref.step, ref.lang, context)
+        return TemplatePreview(
+            ref.plan, ref.step, "sms", ref.lang, sms.template, body=sms.body, sms=sms.analysis
+        )
+    email = renderer.render_email(ref.plan, ref.step, ref.lang, context)
+    return TemplatePreview(
+        ref.plan,
+        ref.step,
+        "email",
+        ref.lang,
+        email.template,
+        subject=email.subject,
+        body=email.text,
+    )
 
 
 @router.get("/templates")
