@@ -6,6 +6,7 @@ nothing half-made. The caller owns the transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -86,6 +87,16 @@ def validate_enrollment(
     clinic: Clinic, request: EnrollmentRequest, *, templates_dir: Path, now: datetime
 ) -> ValidEnrollment:
     """Check every field and compute the schedule, touching no database."""
+    return validate_with_plans(
+        clinic, request, lambda name: load_plan(templates_dir, name), now=now
+    )
+
+
+def validate_with_plans(
+    clinic: Clinic, request: EnrollmentRequest, plans: Callable[[str], Plan], *, now: datetime
+) -> ValidEnrollment:
+    """`validate_enrollment` with the plan lookup passed in, so a batch (CSV import) reads
+    each plan.toml once instead of once per row. `plans` raises PlanError for unknown names."""
     if not request.first_name.strip():
         raise EnrollmentError("first_name", "first name is empty")
     try:
@@ -100,7 +111,7 @@ def validate_enrollment(
     if request.treated_at > now + FUTURE_TOLERANCE:
         raise EnrollmentError("treated_at", "treatment time is in the future")
     try:
-        plan = load_plan(templates_dir, request.treatment)
+        plan = plans(request.treatment)
     except PlanError as exc:
         raise EnrollmentError("treatment", str(exc)) from None
     sends = plan_sends(plan, request.treated_at, send_rules(clinic), now)

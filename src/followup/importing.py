@@ -32,9 +32,10 @@ from followup.enrollment import (
     EnrollmentError,
     EnrollmentRequest,
     ValidEnrollment,
-    validate_enrollment,
+    validate_with_plans,
 )
 from followup.models import ChannelPreference, Clinic, Language
+from followup.plans import Plan, PlanError, load_plan
 
 REQUIRED = ("first_name", "phone", "treatment", "treated_at")
 OPTIONAL = ("last_name", "email", "timezone", "channel", "language", "practitioner", "consent")
@@ -161,11 +162,12 @@ def check_csv(
     rows = list(read_rows(text))
     report.rows = len(rows)
     clinic_tz = ZoneInfo(clinic.timezone)
+    plans = _plan_cache(templates_dir)
     candidates: list[tuple[int, ValidEnrollment]] = []
     for done, (line, cells) in enumerate(rows, start=1):
         try:
             request = parse_row(cells, clinic_tz)
-            valid = validate_enrollment(clinic, request, templates_dir=templates_dir, now=now)
+            valid = validate_with_plans(clinic, request, plans, now=now)
         except EnrollmentError as exc:
             report.problems.append(RowProblem(line, exc.field, str(exc)))
         else:
@@ -175,6 +177,24 @@ def check_csv(
     report.valid = _without_duplicates(session, clinic, candidates, report.problems)
     report.problems.sort(key=lambda problem: problem.line)
     return report
+
+
+def _plan_cache(templates_dir: Path) -> Callable[[str], Plan]:
+    """load_plan, remembered for the length of one import (unknown names too)."""
+    known: dict[str, Plan | str] = {}
+
+    def plans(name: str) -> Plan:
+        if name not in known:
+            try:
+                known[name] = load_plan(templates_dir, name)
+            except PlanError as exc:
+                known[name] = str(exc)
+        found = known[name]
+        if isinstance(found, str):
+            raise PlanError(found)
+        return found
+
+    return plans
 
 
 def _without_duplicates(
