@@ -216,3 +216,17 @@ def test_logs_never_carry_a_whole_phone_number(
     logged = "\n".join(record.getMessage() for record in caplog.records)
     for digits in (rows.patient.phone, rows.patient.phone[2:], "4035550142", "+14035550142"):
         assert digits not in logged
+
+
+def test_browser_gets_a_readable_page_for_expired_form_and_missing_row(
+    client: TestClient, clinics: tuple[ClinicRows, ClinicRows]
+) -> None:
+    sign_in(client, clinics[0].staff.email, STAFF_PASSWORD)
+    html = {"Accept": "text/html"}
+    expired = client.post("/patients/1/opt-out", data={"csrf_token": "old"}, headers=html)
+    assert expired.status_code == 403
+    assert "The form expired" in expired.text
+    assert "<html" in expired.text
+    missing = client.get(f"/patients/{clinics[1].patient.id}", headers=html)
+    assert missing.status_code == 404
+    assert "Not found" in missing.text

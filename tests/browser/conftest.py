@@ -27,7 +27,8 @@ from followup.web.app import create_app
 
 from ..factories import make_clinic, make_staff
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Overridable only so a test can prove a missing browser fails the run under CI.
+CHROMIUM = Path(os.environ.get("FOLLOWUP_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

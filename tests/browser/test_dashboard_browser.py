@@ -20,6 +20,12 @@ pytestmark = pytest.mark.browser
 TABLET = {"width": 820, "height": 1180}
 PHONE = {"width": 390, "height": 844}
 PATIENT_PHONE = "+14035550142"
+# Form fields a screen reader would announce without a name.
+UNLABELLED_FIELDS = """
+[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+  .map(el => el.name || el.id)
+"""
 WORSE_TEXT = "It's getting worse, red and swollen, and I have a fever"
 
 
@@ -138,9 +144,12 @@ def test_other_pages_render_at_tablet_and_phone_width(
             ("/settings", "Settings", "10-settings"),
             ("/audit", "Audit log", "11-audit"),
             ("/escalations?status=resolved", "Escalations", "12-escalations-resolved"),
+            ("/enroll", "Enroll a patient", "13-enroll"),
+            ("/today", "Today", "14-today"),
         ):
             page.goto(live_server.url + path)
             expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible()
+            assert page.evaluate(UNLABELLED_FIELDS) == [], path
             # Nothing wider than the screen: no sideways scrolling on a phone.
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= viewport["width"] + 1, (path, name, width)

@@ -7,13 +7,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from followup.api import mount_api
 from followup.runtime import Runtime
 from followup.web.deps import Forbidden, LoginRequired, NotFound
+from followup.web.pages import render
 from followup.web.routes import (
     api_tokens,
     audit,
@@ -99,9 +102,52 @@ def _install_error_pages(app: FastAPI) -> None:
         return JSONResponse({"detail": "sign in required"}, status_code=401)
 
     @app.exception_handler(Forbidden)
-    def _forbidden(_request: Request, _exc: Forbidden) -> Response:
+    def _forbidden(request: Request, _exc: Forbidden) -> Response:
+        if _browser(request):
+            return _error_page(request, 403, "Admins only", "This page is for clinic admins.")
         return PlainTextResponse("This page is for clinic admins.", status_code=403)
 
     @app.exception_handler(NotFound)
-    def _not_found(_request: Request, _exc: NotFound) -> Response:
+    def _not_found(request: Request, _exc: NotFound) -> Response:
+        if _browser(request):
+            return _error_page(request, 404, "Not found", "There is nothing here (any more).")
         return PlainTextResponse("Not found.", status_code=404)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # A nurse whose form expired gets a page that says what to do, not a JSON blob;
+        # webhooks, the API and HTMX calls keep FastAPI's plain answer.
+        if _browser(request) and exc.status_code in (403, 404):
+            return _error_page(
+                request,
+                exc.status_code,
+                "That didn't work",
+                str(exc.detail),
+                back=_same_site(request, request.headers.get("referer")),
+                back_text="Go back and try again",
+            )
+        return await http_exception_handler(request, exc)
+
+
+def _browser(request: Request) -> bool:
+    """A page load or form post from a browser (not HTMX, a webhook or the API)."""
+    return (
+        "text/html" in request.headers.get("accept", "")
+        and "HX-Request" not in request.headers
+        and not request.url.path.startswith(("/webhooks/", "/api/", "/r/", "/u/"))
+    )
+
+
+def _same_site(request: Request, url: str | None) -> str | None:
+    """A referer worth linking back to: only one of our own pages."""
+    base = str(request.base_url)
+    return url if url and url.startswith(base) else None
+
+
+def _error_page(
+    request: Request, status: int, title: str, message: str, **links: str | None
+) -> Response:
+    # The request's transaction is rolled back by now: its rows (the signed-in staff
+    # member) can't be read any more, so the error page goes without the top bar.
+    context = {"title": title, "message": message, "staff": None, **links}
+    return render(request, "error.html", context, status_code=status)
