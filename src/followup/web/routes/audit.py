@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from followup.models import AuditEvent
 from followup.web.deps import AdminStaff, DbSession, staff_clinic
@@ -22,14 +22,23 @@ def audit_page(
     before: int | None = Query(None, ge=1),
     action: str = Query("", max_length=64),
 ) -> Response:
-    """Keyset pages (`before` = the last id seen), so page 500 costs what page 1 does."""
+    """Keyset pages (`before` = the last event seen), newest first along the (clinic, at)
+    index, so page 500 costs what page 1 does and nothing is sorted in memory."""
     clinic = staff_clinic(session, staff)
     query = select(AuditEvent).where(AuditEvent.clinic_id == clinic.id)
     if before is not None:
-        query = query.where(AuditEvent.id < before)
+        last = session.get(AuditEvent, before)
+        if last is not None and last.clinic_id == clinic.id:
+            query = query.where(
+                or_(
+                    AuditEvent.at < last.at,
+                    and_(AuditEvent.at == last.at, AuditEvent.id < last.id),
+                )
+            )
     if action:
         query = query.where(AuditEvent.action.startswith(action, autoescape=True))
-    events = session.scalars(query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1)).all()
+    order = (AuditEvent.at.desc(), AuditEvent.id.desc())
+    events = session.scalars(query.order_by(*order).limit(PAGE_SIZE + 1)).all()
     return render(
         request,
         "audit.html",
