@@ -5,11 +5,11 @@
 single transaction, the stored InboundMessage included, so a reply is either fully
 handled or not at all (and Twilio's retry then handles it).
 
-Idempotency: InboundMessage.provider_sid is unique. The row is inserted in a savepoint
-before anything else is written; a second delivery of the same MessageSid (a Twilio
-retry, or the same request racing on another worker: PostgreSQL makes the second insert
-wait for the first transaction and then fail) rolls back to the savepoint and has no
-effect at all, not even a second auto-reply.
+Idempotency: InboundMessage.provider_sid is unique. The row is inserted (ON CONFLICT DO
+NOTHING) before anything else is written; a second delivery of the same MessageSid (a
+Twilio retry, or the same request racing on another worker: PostgreSQL makes the second
+insert wait for the first transaction, then insert nothing) has no effect at all, not
+even a second auto-reply.
 """
 
 from __future__ import annotations
@@ -19,18 +19,20 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from followup.links import PatientLink
 from followup.models import Channel, Clinic, InboundMessage, Patient, Treatment
 from followup.phones import mask_phone
 from followup.replies import Classification, Intent, Lexicon, classify
-from followup.reply_actions import ReplyContext, act_on_reply, opt_out
+from followup.reply_actions import Decision, ReplyContext, act_on_reply, decide, opt_out
 from followup.reply_texts import ReplyTexts
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,17 @@ _SID_LENGTH, _ADDRESS_LENGTH = 64, 254
 _CARRIER_OPT_TYPES = {"STOP": Intent.OPT_OUT, "START": Intent.OPT_IN, "HELP": Intent.HELP}
 # What a sender we don't know may get: only what carriers require.
 _UNKNOWN_SENDER_REPLIES = {Intent.OPT_OUT: "opt_out", Intent.HELP: "help"}
+
+
+_TABLE: Table = InboundMessage.__table__  # type: ignore[assignment]
+_INSERT_ONCE = {
+    "postgresql": postgresql_insert(_TABLE)
+    .on_conflict_do_nothing(index_elements=[_TABLE.c.provider_sid])
+    .returning(_TABLE.c.id),
+    "sqlite": sqlite_insert(_TABLE)
+    .on_conflict_do_nothing(index_elements=[_TABLE.c.provider_sid])
+    .returning(_TABLE.c.id),
+}
 
 
 class InvalidInbound(ValueError):
@@ -119,25 +132,45 @@ def _media(form: Mapping[str, str]) -> list[dict[str, str]]:
     return media
 
 
+@dataclass(frozen=True)
+class Sender:
+    """Who texted: the clinic that owns the number, and its patients at the From number."""
+
+    clinic: Clinic | None
+    patients: list[Patient]
+    treatment: Treatment | None  # the most recent treatment of patients[0]
+
+    @property
+    def patient(self) -> Patient | None:
+        return self.patients[0] if self.patients else None
+
+
 def receive_sms(
     session: Session, deps: ReplyDeps, sms: InboundSms, now: datetime
 ) -> InboundOutcome:
     """Store, match, classify and act on one inbound SMS, in the caller's transaction."""
-    clinic = find_clinic(session, sms)
-    patients = find_patients(session, clinic, sms.from_number) if clinic else []
-    patient = patients[0] if patients else None
-    treatment = latest_treatment(session, patient) if patient else None
+    sender = find_sender(session, sms)
     classification = classify(sms.body, deps.lexicon)
     carrier_intent = _CARRIER_OPT_TYPES.get(sms.opt_out_type or "")
     if carrier_intent is not None:
         classification = Classification(
             carrier_intent, classification.urgent, (f"carrier:{sms.opt_out_type}",)
         )
-    inbound = InboundMessage(
+    clinic, patient = sender.clinic, sender.patient
+    if clinic is None or patient is None:
+        decision = Decision(_UNKNOWN_SENDER_REPLIES.get(classification.intent), None)
+        decision = Decision(None, None) if carrier_intent else decision
+        lang = "fr" if {"opt_out:arret", "help:aide"} & set(classification.matched) else "en"
+    else:
+        decision = decide(classification, answered_by_carrier=carrier_intent is not None)
+        lang = patient.language
+    reply = deps.texts.reply(decision.reply, lang, clinic) if decision.reply else None
+    inbound = _insert_once(
+        session,
         provider_sid=sms.message_sid,
         clinic_id=clinic.id if clinic else None,
         patient_id=patient.id if patient else None,
-        treatment_id=treatment.id if treatment else None,
+        treatment_id=sender.treatment.id if sender.treatment else None,
         channel=Channel.SMS,
         from_address=sms.from_number,
         to_address=sms.to_number,
@@ -147,56 +180,47 @@ def receive_sms(
         urgent=classification.urgent,
         matched=list(classification.matched),
         opt_out_type=sms.opt_out_type,
+        reply_body=reply,
         received_at=now,
     )
-    if not _insert_once(session, inbound):
+    if inbound is None:
         log.info("inbound sms duplicate sid=%s", sms.message_sid)
         return InboundOutcome(None, None, None, duplicate=True)
-    if clinic is None or patient is None:
-        reply = _unknown_sender_reply(deps, clinic, classification, carrier_intent is not None)
-        inbound.reply_body = reply
-        _log(inbound, sms)
-        return InboundOutcome(reply, inbound.id, None, duplicate=False)
-    context = ReplyContext(
-        clinic=clinic,
-        patients=patients,
-        patient=patient,
-        treatment=treatment,
-        inbound=inbound,
-        classification=classification,
-        source="sms_carrier" if carrier_intent else "sms",
-        answered_by_carrier=carrier_intent is not None,
-    )
-    effect = act_on_reply(
-        session, context, texts=deps.texts, templates_dir=deps.templates_dir, now=now
-    )
-    reply = deps.texts.reply(effect.reply, patient.language, clinic) if effect.reply else None
-    inbound.reply_body = reply
+    escalation = None
+    if clinic is not None and patient is not None:
+        context = ReplyContext(
+            clinic=clinic,
+            patients=sender.patients,
+            patient=patient,
+            treatment=sender.treatment,
+            inbound=inbound,
+            classification=classification,
+            source="sms_carrier" if carrier_intent else "sms",
+        )
+        escalation = act_on_reply(
+            session, context, decision, texts=deps.texts, templates_dir=deps.templates_dir, now=now
+        )
     _log(inbound, sms)
-    escalation_id = effect.escalation.id if effect.escalation else None
-    return InboundOutcome(reply, inbound.id, escalation_id, duplicate=False)
+    return InboundOutcome(reply, inbound.id, escalation.id if escalation else None, False)
 
 
-def _insert_once(session: Session, inbound: InboundMessage) -> bool:
-    """Insert `inbound` unless its provider SID is already stored; True if inserted."""
-    try:
-        with session.begin_nested():
-            session.add(inbound)
-    except IntegrityError:
-        return False
-    return True
+def _insert_once(session: Session, **values: Any) -> InboundMessage | None:
+    """Insert the inbound message unless its provider SID is already stored.
 
-
-def _unknown_sender_reply(
-    deps: ReplyDeps, clinic: Clinic | None, classification: Classification, answered: bool
-) -> str | None:
-    name = _UNKNOWN_SENDER_REPLIES.get(classification.intent)
-    if name is None or answered:
+    INSERT ... ON CONFLICT DO NOTHING RETURNING id: one round trip, and race-safe: on
+    PostgreSQL a concurrent insert of the same SID waits for the other transaction and
+    then inserts nothing, so the loser sees None and does nothing else.
+    """
+    dialect = session.get_bind().dialect.name
+    inserted = session.scalar(_INSERT_ONCE[dialect], values)
+    if inserted is None:
         return None
-    lang = (
-        "fr" if any(m in {"opt_out:arret", "help:aide"} for m in classification.matched) else "en"
-    )
-    return deps.texts.reply(name, lang, clinic)
+    # The row is exactly these values: attach it to the session as if loaded, rather than
+    # pay for a SELECT (or an ORM insert, several times dearer on this hot path).
+    inbound = InboundMessage(id=inserted, **values)
+    make_transient_to_detached(inbound)
+    session.add(inbound)
+    return inbound
 
 
 def _log(inbound: InboundMessage, sms: InboundSms) -> None:
@@ -207,12 +231,49 @@ def _log(inbound: InboundMessage, sms: InboundSms) -> None:
         inbound.id,
         inbound.clinic_id,
         inbound.patient_id,
-        mask_phone(sms.from_number),
+        _masked(sms.from_number),
         inbound.intent,
         inbound.urgent,
         len(sms.media),
         inbound.reply_body is not None,
     )
+
+
+@lru_cache(maxsize=4096)
+def _masked(phone: str) -> str:
+    # Parsing the number to mask it costs more than classifying the reply.
+    return mask_phone(phone)
+
+
+def find_sender(session: Session, sms: InboundSms) -> Sender:
+    """The clinic that owns the number texted and its patients at the From number, most
+    recently treated first (a family may share a phone; the latest treatment is the one a
+    reply is most likely about). One query in the usual case."""
+    rows = session.execute(
+        select(Patient, Treatment, Clinic)
+        .join(Clinic, Clinic.id == Patient.clinic_id)
+        .outerjoin(Treatment, Treatment.patient_id == Patient.id)
+        .where(Clinic.sender_number == sms.to_number, Patient.phone == sms.from_number)
+        .order_by(Treatment.treated_at.desc().nullslast(), Treatment.id.desc(), Patient.id.desc())
+    ).all()
+    if rows:
+        patients = list(dict.fromkeys(patient for patient, _, _ in rows))
+        return Sender(rows[0][2], patients, rows[0][1])
+    clinic = find_clinic(session, sms)
+    if clinic is None or clinic.sender_number == sms.to_number:
+        return Sender(clinic, [], None)
+    return _patients_of(session, clinic, sms.from_number)
+
+
+def _patients_of(session: Session, clinic: Clinic, phone: str) -> Sender:
+    rows = session.execute(
+        select(Patient, Treatment)
+        .outerjoin(Treatment, Treatment.patient_id == Patient.id)
+        .where(Patient.clinic_id == clinic.id, Patient.phone == phone)
+        .order_by(Treatment.treated_at.desc().nullslast(), Treatment.id.desc(), Patient.id.desc())
+    ).all()
+    patients = list(dict.fromkeys(patient for patient, _ in rows))
+    return Sender(clinic, patients, rows[0][1] if rows else None)
 
 
 def find_clinic(session: Session, sms: InboundSms) -> Clinic | None:
@@ -226,27 +287,6 @@ def find_clinic(session: Session, sms: InboundSms) -> Clinic | None:
             .limit(1)
         )
     return clinic
-
-
-def find_patients(session: Session, clinic: Clinic, phone: str) -> list[Patient]:
-    """The clinic's patients at this number, most recently treated first (a family may
-    share a phone; the latest treatment is the one a reply is most likely about)."""
-    rows = session.execute(
-        select(Patient, Treatment.treated_at)
-        .outerjoin(Treatment, Treatment.patient_id == Patient.id)
-        .where(Patient.clinic_id == clinic.id, Patient.phone == phone)
-        .order_by(Treatment.treated_at.desc().nullslast(), Patient.id.desc())
-    ).all()
-    return list(dict.fromkeys(patient for patient, _ in rows))
-
-
-def latest_treatment(session: Session, patient: Patient) -> Treatment | None:
-    return session.scalar(
-        select(Treatment)
-        .where(Treatment.patient_id == patient.id)
-        .order_by(Treatment.treated_at.desc(), Treatment.id.desc())
-        .limit(1)
-    )
 
 
 def link_sid(token: str) -> str:
@@ -267,7 +307,10 @@ def receive_link_answer(
     if treatment is not None and treatment.patient_id != patient.id:
         return None
     classification = Classification(Intent(link.answer), False, (f"link:{link.answer}",))
-    inbound = InboundMessage(
+    decision = decide(classification)
+    reply = deps.texts.reply(decision.reply, patient.language, clinic) if decision.reply else None
+    inbound = _insert_once(
+        session,
         provider_sid=link_sid(token),
         clinic_id=clinic.id,
         patient_id=patient.id,
@@ -280,9 +323,10 @@ def receive_link_answer(
         intent=classification.intent.value,
         urgent=False,
         matched=list(classification.matched),
+        reply_body=reply,
         received_at=now,
     )
-    if not _insert_once(session, inbound):
+    if inbound is None:
         return InboundOutcome(None, None, None, duplicate=True)
     context = ReplyContext(
         clinic=clinic,
@@ -293,12 +337,10 @@ def receive_link_answer(
         classification=classification,
         source="email_link",
     )
-    effect = act_on_reply(
-        session, context, texts=deps.texts, templates_dir=deps.templates_dir, now=now
+    escalation = act_on_reply(
+        session, context, decision, texts=deps.texts, templates_dir=deps.templates_dir, now=now
     )
-    reply = deps.texts.reply(effect.reply, patient.language, clinic) if effect.reply else None
-    inbound.reply_body = reply
-    escalation_id = effect.escalation.id if effect.escalation else None
+    escalation_id = escalation.id if escalation else None
     log.info(
         "link answer inbound_id=%s patient_id=%s answer=%s", inbound.id, patient.id, link.answer
     )

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 PATIENT_ACTOR = "patient"
 _CHECKIN_INTENTS = {Intent.BETTER, Intent.SAME, Intent.WORSE}
+_KEYWORD_REPLIES = {Intent.OPT_OUT: "opt_out", Intent.OPT_IN: "opt_in", Intent.HELP: "help"}
 
 
 @dataclass(frozen=True)
@@ -55,48 +56,53 @@ class ReplyContext:
     inbound: InboundMessage
     classification: Classification
     source: str  # "sms", "sms_carrier" (Twilio already answered), "email_link"
-    answered_by_carrier: bool = False
 
 
 @dataclass(frozen=True)
-class ReplyEffect:
-    reply: str | None  # the name of the auto-reply template, or None: stay quiet
-    escalation: Escalation | None
+class Decision:
+    """What a reply calls for, decided from the classification alone (pure)."""
+
+    reply: str | None  # the auto-reply template, or None: stay quiet
+    priority: EscalationPriority | None  # the escalation to open, if any
+
+
+def decide(classification: Classification, *, answered_by_carrier: bool = False) -> Decision:
+    """The auto-reply and escalation a reply from a known patient calls for."""
+    intent = classification.intent
+    # A red flag needs a person whatever else the reply says, even inside a STOP.
+    priority = EscalationPriority.URGENT if classification.urgent else None
+    if intent in _KEYWORD_REPLIES:
+        return Decision(None if answered_by_carrier else _KEYWORD_REPLIES[intent], priority)
+    if priority is not None:
+        return Decision("urgent", priority)
+    if intent is Intent.WORSE:
+        return Decision("worse", EscalationPriority.NORMAL)
+    if intent in _CHECKIN_INTENTS:
+        return Decision("thanks", None)
+    # Anything else waits for a person in the inbox; a machine gives no medical advice.
+    return Decision(None, EscalationPriority.INBOX)
 
 
 def act_on_reply(
     session: Session,
     context: ReplyContext,
+    decision: Decision,
     *,
     texts: ReplyTexts,
     templates_dir: Path,
     now: datetime,
-) -> ReplyEffect:
-    """Do what the reply asks; return the auto-reply to give and any escalation opened."""
+) -> Escalation | None:
+    """Do what the reply asks (in the caller's transaction); return any escalation opened."""
     intent = context.classification.intent
-    escalation = None
-    if context.classification.urgent:
-        # A red flag needs a person whatever else the reply says, even inside a STOP.
-        escalation = _escalate(session, context, EscalationPriority.URGENT, texts, now)
     if intent is Intent.OPT_OUT:
         opt_out(session, context.patients, source=context.source, now=now)
-        return ReplyEffect(None if context.answered_by_carrier else "opt_out", escalation)
-    if intent is Intent.OPT_IN:
+    elif intent is Intent.OPT_IN:
         opt_in(session, context.patients, templates_dir=templates_dir, now=now)
-        return ReplyEffect(None if context.answered_by_carrier else "opt_in", escalation)
-    if intent is Intent.HELP:
-        return ReplyEffect(None if context.answered_by_carrier else "help", escalation)
-    if intent in _CHECKIN_INTENTS:
+    elif intent in _CHECKIN_INTENTS:
         _record_checkin(session, context, CheckinAnswer(intent.value), now)
-    if escalation is not None:
-        return ReplyEffect("urgent", escalation)
-    if intent is Intent.WORSE:
-        escalation = _escalate(session, context, EscalationPriority.NORMAL, texts, now)
-        return ReplyEffect("worse", escalation)
-    if intent in _CHECKIN_INTENTS:
-        return ReplyEffect("thanks", None)
-    # Anything else waits for a person in the inbox; a machine gives no medical advice.
-    return ReplyEffect(None, _escalate(session, context, EscalationPriority.INBOX, texts, now))
+    if decision.priority is None:
+        return None
+    return _escalate(session, context, decision.priority, texts, now)
 
 
 def opt_out(session: Session, patients: list[Patient], *, source: str, now: datetime) -> int:
@@ -223,15 +229,9 @@ def _record_checkin(
     treatment = context.treatment
     if treatment is None:
         return
+    # The stored InboundMessage is the record of who answered what, when and how.
     treatment.checkin_answer = answer
     treatment.checkin_at = now
-    _audit(
-        session,
-        context.patient,
-        now,
-        "treatment.checkin",
-        {"treatment_id": treatment.id, "answer": str(answer), "source": context.source},
-    )
 
 
 def _escalate(

@@ -113,7 +113,13 @@ class ReplyTexts:
 def _clinic_context(clinic: Clinic | None) -> dict[str, str]:
     if clinic is None:
         return {"name": "", "phone": ""}
-    return {"name": clinic.name, "phone": display_phone(clinic.contact_phone)}
+    return {"name": clinic.name, "phone": _display_phone(clinic.contact_phone)}
+
+
+@cache
+def _display_phone(e164: str) -> str:
+    # Parsing a number costs more than rendering the reply; clinics have one or two.
+    return display_phone(e164)
 
 
 def _tidy(body: str) -> str:

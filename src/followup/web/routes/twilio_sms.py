@@ -12,15 +12,23 @@ import logging
 from functools import cache
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from twilio.twiml.messaging_response import MessagingResponse
 
-from followup.inbound import InvalidInbound, ReplyDeps, parse_twilio_form, receive_sms
+from followup.inbound import (
+    InboundOutcome,
+    InboundSms,
+    InvalidInbound,
+    ReplyDeps,
+    parse_twilio_form,
+    receive_sms,
+)
 from followup.replies import default_lexicon, load_lexicon
 from followup.reply_texts import reply_texts
 from followup.runtime import Runtime
-from followup.web.deps import DbSession, RuntimeDep
+from followup.web.deps import get_runtime
 from followup.web.twilio_signature import TwilioForm
 
 log = logging.getLogger(__name__)
@@ -49,14 +57,21 @@ def twiml(reply_text: str | None) -> str:
     return str(response)
 
 
-# The form is a parameter before the session on purpose: a forged request is refused
-# before a transaction is opened.
+def _receive(runtime: Runtime, sms: InboundSms) -> InboundOutcome:
+    """One transaction for the whole reply, committed before Twilio gets its answer."""
+    with runtime.sessions() as session, session.begin():
+        return receive_sms(session, reply_deps(runtime), sms, runtime.clock.now())
+
+
 @router.post("/webhooks/twilio/sms", include_in_schema=False)
-def twilio_sms(form: TwilioForm, session: DbSession, runtime: RuntimeDep) -> Response:
+async def twilio_sms(request: Request, form: TwilioForm) -> Response:
+    """TwilioForm has checked the signature (403 otherwise) before any of this runs."""
     try:
         sms = parse_twilio_form(form)
     except InvalidInbound as exc:
         log.warning("twilio sms webhook refused: %s", exc)
         return Response(twiml(None), status_code=400, media_type=TWIML)
-    outcome = receive_sms(session, reply_deps(runtime), sms, runtime.clock.now())
+    # One hop to a worker thread for all the database work (not one per dependency):
+    # this is the hottest route, and each hop costs about as much as a query.
+    outcome = await run_in_threadpool(_receive, get_runtime(request), sms)
     return Response(twiml(outcome.reply_text), media_type=TWIML)
