@@ -62,6 +62,16 @@ def seed_demo(session: Session, *, templates_dir: Path, now: datetime) -> DemoLo
     """Create the demo clinic once; later runs find it and change nothing."""
     if session.scalar(select(Clinic.id).where(Clinic.slug == DEMO_SLUG)) is not None:
         return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, created=False)
+    clinic, nurse = _clinic_and_staff(session)
+    enrolled = _enroll_patients(session, clinic, templates_dir, now)
+    _story_later_today(session, enrolled["Omar"], nurse, now)
+    _story_urgent(session, clinic, enrolled["Ava"], now)
+    _story_inbox(session, clinic, enrolled["Liam"], now)
+    _story_resolved(session, clinic, enrolled["Zoe"], nurse, now)
+    return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, created=True)
+
+
+def _clinic_and_staff(session: Session) -> tuple[Clinic, StaffUser]:
     clinic = create_clinic(
         session,
         name="Bow River Skin Clinic",
@@ -98,6 +108,12 @@ def seed_demo(session: Session, *, templates_dir: Path, now: datetime) -> DemoLo
             active=True,
         )
     )
+    return clinic, nurse
+
+
+def _enroll_patients(
+    session: Session, clinic: Clinic, templates_dir: Path, now: datetime
+) -> dict[str, EnrollmentResult]:
     enrolled = {}
     for first, last, phone, email, channel, language, days_ago in _DEMO_PATIENTS:
         treated_at = now - timedelta(days=days_ago, hours=2)
@@ -124,11 +140,7 @@ def seed_demo(session: Session, *, templates_dir: Path, now: datetime) -> DemoLo
         _deliver_past_messages(
             session, enrolled[first], now, fail_last=first == "Noah", hold_last=first == "Omar"
         )
-    _story_later_today(session, enrolled["Omar"], nurse, now)
-    _story_urgent(session, clinic, enrolled["Ava"], now)
-    _story_inbox(session, clinic, enrolled["Liam"], now)
-    _story_resolved(session, clinic, enrolled["Zoe"], nurse, now)
-    return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, created=True)
+    return enrolled
 
 
 def _deliver_past_messages(

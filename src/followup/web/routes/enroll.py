@@ -6,13 +6,13 @@ duplicate; the second POST (step=confirm) enrolls through the same use case as t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from followup.enrollment import (
     DuplicateEnrollment,
@@ -33,20 +33,20 @@ router = APIRouter()
 actions = APIRouter(dependencies=[Depends(current_staff), Depends(require_csrf)])
 
 
-@dataclass
-class EnrollForm:
+class EnrollForm(BaseModel):
     """The form's values as typed, so a page with an error keeps them."""
 
-    first_name: str = ""
-    last_name: str = ""
-    phone: str = ""
-    email: str = ""
-    channel: str = "sms"
-    language: str = "en"
-    treatment: str = "microneedling"
-    treated_at: str = ""  # datetime-local, clinic wall time
-    practitioner: str = ""
-    consent: bool = False
+    first_name: str = Field("", max_length=100)
+    last_name: str = Field("", max_length=100)
+    phone: str = Field("", max_length=40)
+    email: str = Field("", max_length=254)
+    channel: str = Field("sms", max_length=10)
+    language: str = Field("en", max_length=10)
+    treatment: str = Field("microneedling", max_length=64)
+    treated_at: str = Field("", max_length=40)  # datetime-local, clinic wall time
+    practitioner: str = Field("", max_length=200)
+    consent: str = Field("", max_length=10)  # "yes" when ticked
+    step: str = Field("preview", max_length=10)  # "preview" or "confirm"
 
 
 def _page(
@@ -90,7 +90,7 @@ def _request_from(form: EnrollForm, tz: str) -> EnrollmentRequest:
         raise EnrollmentError("channel", "choose SMS, email or both")
     if form.language not in {lang.value for lang in Language}:
         raise EnrollmentError("language", "choose a language")
-    if not form.consent:
+    if form.consent != "yes":
         raise EnrollmentError("consent", "the patient must agree to receive messages")
     return EnrollmentRequest(
         first_name=form.first_name,
@@ -111,36 +111,14 @@ def enroll_submit(
     session: DbSession,
     staff: CurrentStaff,
     runtime: RuntimeDep,
-    first_name: Annotated[str, Form(max_length=100)] = "",
-    last_name: Annotated[str, Form(max_length=100)] = "",
-    phone: Annotated[str, Form(max_length=40)] = "",
-    email: Annotated[str, Form(max_length=254)] = "",
-    channel: Annotated[str, Form()] = "sms",
-    language: Annotated[str, Form()] = "en",
-    treatment: Annotated[str, Form(max_length=64)] = "",
-    treated_at: Annotated[str, Form(max_length=40)] = "",
-    practitioner: Annotated[str, Form(max_length=200)] = "",
-    consent: Annotated[str, Form()] = "",
-    step: Annotated[str, Form()] = "preview",
+    form: Annotated[EnrollForm, Form()],
 ) -> Response:
     clinic = staff_clinic(session, staff)
     plans = available_plans(runtime.templates_dir)
-    form = EnrollForm(
-        first_name,
-        last_name,
-        phone,
-        email,
-        channel,
-        language,
-        treatment,
-        treated_at,
-        practitioner,
-        consent == "yes",
-    )
     now = runtime.clock.now()
     try:
         enrollment = _request_from(form, clinic.timezone)
-        if step != "confirm":
+        if form.step != "confirm":
             valid = validate_enrollment(
                 clinic, enrollment, templates_dir=runtime.templates_dir, now=now
             )

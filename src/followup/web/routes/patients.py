@@ -41,15 +41,7 @@ def patient_list(
         .order_by(Patient.id.desc())
         .options(selectinload(Patient.treatments))
     ).all()
-    treatment_ids = [t.id for p in patients for t in p.treatments]
-    messages: dict[int, list[ScheduledMessage]] = {}
-    if treatment_ids:
-        for message in session.scalars(
-            select(ScheduledMessage)
-            .where(ScheduledMessage.treatment_id.in_(treatment_ids))
-            .order_by(ScheduledMessage.send_at, ScheduledMessage.channel)
-        ):
-            messages.setdefault(message.treatment_id or 0, []).append(message)
+    messages = _messages_by_treatment(session, [t.id for p in patients for t in p.treatments])
     record_audit(
         session,
         at=runtime.clock.now(),
@@ -72,3 +64,18 @@ def patient_list(
             "Treatment": Treatment,
         },
     )
+
+
+def _messages_by_treatment(
+    session: DbSession, treatment_ids: list[int]
+) -> dict[int, list[ScheduledMessage]]:
+    """The page's messages in one query, grouped by treatment."""
+    messages: dict[int, list[ScheduledMessage]] = {}
+    if treatment_ids:
+        for message in session.scalars(
+            select(ScheduledMessage)
+            .where(ScheduledMessage.treatment_id.in_(treatment_ids))
+            .order_by(ScheduledMessage.send_at, ScheduledMessage.channel)
+        ):
+            messages.setdefault(message.treatment_id or 0, []).append(message)
+    return messages
