@@ -382,3 +382,14 @@ def test_messaging_service_sid_finds_the_clinic_when_to_is_a_pool_number(
     response = replies.post(params)
     assert "thank you" in response.text
     assert CLINIC_NUMBER not in response.text
+
+
+def test_an_opt_out_type_that_grows_when_upper_cased_is_stored(
+    replies: Replies, world: World
+) -> None:
+    # Found by the property tests: "ß".upper() is "SS", so cut after upper-casing.
+    response = replies.text("hello", opt_out_type="0" * 19 + "ß")
+    assert response.status_code == 200
+    with replies.sessions() as session:
+        inbound = session.scalars(select(InboundMessage)).one()
+        assert inbound.opt_out_type == "0" * 19 + "S"

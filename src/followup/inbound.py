@@ -106,7 +106,8 @@ def parse_twilio_form(form: Mapping[str, str]) -> InboundSms:
         raise InvalidInbound("MessageSid is missing or too long")
     if not sender or not recipient or max(len(sender), len(recipient)) > _ADDRESS_LENGTH:
         raise InvalidInbound("From or To is missing or too long")
-    opt_out_type = _clean(form.get("OptOutType"), 20).strip().upper() or None
+    # Upper-casing can lengthen a string ("ß" -> "SS"): cut to the column size afterwards.
+    opt_out_type = _clean(form.get("OptOutType")).strip().upper()[:20] or None
     return InboundSms(
         message_sid=sid,
         from_number=sender,
