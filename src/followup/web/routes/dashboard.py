@@ -37,5 +37,6 @@ def today(
             "outgoing": messages_today(session, clinic, now, TODAY_ROWS),
             "failures": messages_needing_person(session, clinic, TODAY_ROWS),
             "names": staff_names(session, clinic.id),
+            "today_rows": TODAY_ROWS,
         },
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -21,6 +21,8 @@ from followup.models import (
     EscalationPriority,
     EscalationStatus,
     InboundMessage,
+    MessageKind,
+    ScheduledMessage,
     StaffUser,
 )
 from followup.timeline import staff_names
@@ -28,7 +30,14 @@ from followup.web.csrf import require_csrf
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, current_staff, staff_clinic
 from followup.web.pages import flash, redirect, render
 from followup.web.scoped import clinic_escalation, clinic_patient, clinic_staff_member
-from followup.worklists import UNRESOLVED, QueueFilter, escalation_queue, open_counts, sla_for
+from followup.worklists import (
+    QUEUE_LIMIT,
+    UNRESOLVED,
+    QueueFilter,
+    escalation_queue,
+    open_counts,
+    sla_for,
+)
 
 router = APIRouter()
 # The session is checked before the CSRF token, so a signed-out POST answers 401 (not 403).
@@ -53,7 +62,11 @@ def _queue_filter(staff: StaffUser, priority: str, status: str, mine: bool) -> Q
 
 
 def _queue_context(
-    session: DbSession, staff: StaffUser, runtime: RuntimeDep, filters: dict[str, str]
+    session: DbSession,
+    staff: StaffUser,
+    runtime: RuntimeDep,
+    filters: dict[str, str],
+    limit: int = QUEUE_LIMIT,
 ) -> dict[str, object]:
     clinic = staff_clinic(session, staff)
     queue_filter = _queue_filter(
@@ -61,9 +74,10 @@ def _queue_context(
     )
     return {
         "clinic": clinic,
-        "queue": escalation_queue(session, clinic, runtime.clock.now(), queue_filter),
+        "queue": escalation_queue(session, clinic, runtime.clock.now(), queue_filter, limit),
         "names": staff_names(session, clinic.id),
         "filters": filters,
+        "limit": limit,
     }
 
 
@@ -90,10 +104,11 @@ def queue_rows(
     priority: str = "",
     status: str = "active",
     mine: str = "",
+    limit: int = Query(QUEUE_LIMIT, ge=1, le=QUEUE_LIMIT),
 ) -> Response:
-    """The queue's table alone, polled by the queue page."""
+    """The queue's table alone, polled by the queue page and Today."""
     filters = {"priority": priority, "status": status, "mine": mine}
-    context = _queue_context(session, staff, runtime, filters)
+    context = _queue_context(session, staff, runtime, filters, limit)
     return render(request, "partials/queue_rows.html", context)
 
 
@@ -125,6 +140,14 @@ def escalation_page(
         .where(StaffUser.clinic_id == clinic.id, StaffUser.active.is_(True))
         .order_by(StaffUser.name, StaffUser.email)
     ).all()
+    sent = session.scalars(
+        select(ScheduledMessage)
+        .where(
+            ScheduledMessage.escalation_id == escalation.id,
+            ScheduledMessage.kind == MessageKind.STAFF_REPLY,
+        )
+        .order_by(ScheduledMessage.id)
+    ).all()
     now = runtime.clock.now()
     record_audit(
         session,
@@ -146,6 +169,7 @@ def escalation_page(
             "patient": patient,
             "reply": reply,
             "notes": escalation.notes,
+            "sent": sent,
             "colleagues": colleagues,
             "names": staff_names(session, clinic.id),
             "age": now - escalation.opened_at,
