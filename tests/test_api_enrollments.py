@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -144,3 +146,21 @@ def test_rate_limit_per_token(
     assert other.status_code == 200  # buckets are per token
     clock.advance(timedelta(seconds=1))
     assert api.client.get("/api/v1/escalations", headers=api.auth).status_code == 200
+
+
+def test_concurrent_retries_with_one_key_enroll_once(
+    api: ApiEnv, clock: FixedClock, session: Session
+) -> None:
+    headers = {**api.auth, "Idempotency-Key": "booking-race"}
+    body = _body(clock)
+
+    def post(_: int) -> tuple[int, int]:
+        with TestClient(api.app) as client:
+            response = client.post("/api/v1/enrollments", json=body, headers=headers)
+            return response.status_code, response.json()["patient_id"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(post, range(4)))
+    assert {status for status, _ in results} == {201}
+    assert len({patient for _, patient in results}) == 1
+    assert _counts(session) == (1, 1, 3)

@@ -96,4 +96,7 @@ def test_openapi_and_docs_are_served(api: ApiEnv) -> None:
     assert set(spec["paths"]) >= {"/enrollments", "/patients/{patient_id}", "/escalations"}
     error = spec["paths"]["/enrollments"]["post"]["responses"]["409"]
     assert list(error["content"]) == ["application/problem+json"]
-    assert api.client.get("/api/v1/docs").status_code == 200
+    docs = api.client.get("/api/v1/docs")
+    assert docs.status_code == 200
+    assert "POST /enrollments" in docs.text
+    assert "<script" not in docs.text  # no CDN, no JavaScript

@@ -119,22 +119,26 @@ def insert_enrollments(
         for send in v.sends
         for channel in ChannelPreference(v.request.channel).channels()
     ]
-    message_ids = _insert_returning(session, ScheduledMessage, messages)
-    _insert(
-        session,
-        MessageEvent,
-        [
-            {"message_id": mid, "at": now, "to_status": m["status"], "detail": "created"}
-            | {"from_status": None, "actor": actor}
-            for mid, m in zip(message_ids, messages, strict=True)
-        ],
-    )
+    _insert_messages(session, messages, now, actor)
     _insert(
         session,
         AuditEvent,
         _audit_rows(clinic, treatment_rows, treatment_ids, messages, now, actor),
     )
     return treatment_ids
+
+
+def _insert_messages(
+    session: Session, messages: list[dict[str, Any]], now: datetime, actor: str
+) -> None:
+    """The messages and the first event of each, as `outbox.record_created` writes it."""
+    message_ids = _insert_returning(session, ScheduledMessage, messages)
+    events = [
+        {"message_id": mid, "at": now, "to_status": m["status"], "detail": "created"}
+        | {"from_status": None, "actor": actor}
+        for mid, m in zip(message_ids, messages, strict=True)
+    ]
+    _insert(session, MessageEvent, events)
 
 
 def _first_per_patient(valids: Iterable[ValidEnrollment]) -> list[ValidEnrollment]:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from followup.api.auth import RateLimiter
+from followup.api.docs import install_docs
 from followup.api.problems import install_problem_handlers, problem_openapi
 from followup.api.routes import router
 from followup.runtime import Runtime
@@ -25,7 +26,7 @@ def create_api_app(runtime: Runtime) -> FastAPI:
         description="Enroll patients from a booking system and read their follow-up. "
         "Authenticate with `Authorization: Bearer <token>`; errors are RFC 9457 problem "
         f"details. Each token may make {per_minute:g} requests a minute (bursts of {burst}).",
-        docs_url="/docs",
+        docs_url=None,  # our own page, no CDN: see followup.api.docs
         redoc_url=None,
         openapi_url="/openapi.json",
         servers=[{"url": API_PREFIX}],
@@ -34,6 +35,7 @@ def create_api_app(runtime: Runtime) -> FastAPI:
     api.state.rate_limiter = RateLimiter(per_minute, burst)
     api.include_router(router)
     install_problem_handlers(api)
+    install_docs(api, API_PREFIX)
 
     def openapi() -> dict[str, Any]:
         return problem_openapi(api)

@@ -105,13 +105,19 @@ def create_enrollment(
     try:
         session.commit()
     except IntegrityError:
-        # Two requests with one key raced; the other committed first. Answer as it did.
+        # Two requests raced; the other committed first. With a key, answer as it did.
         session.rollback()
-        if idempotency_key is None:
-            raise
-        replay = stored_response(session, caller.clinic.id, idempotency_key, fingerprint)
+        replay = None
+        if idempotency_key is not None:
+            replay = stored_response(session, caller.clinic.id, idempotency_key, fingerprint)
         if replay is None:
-            raise
+            raise ApiProblem(
+                409,
+                "concurrent-enrollment",
+                "Enrolled by a concurrent request",
+                "the same enrollment was being made at the same moment; send an "
+                "Idempotency-Key to retry safely",
+            ) from None
         return replay
     location = f"/api/v1/patients/{body['patient_id']}"
     return JSONResponse(body, status_code=201, headers={"Location": location})

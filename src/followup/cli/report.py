@@ -71,6 +71,10 @@ def _print_tables(report: Report) -> None:
             str(d.expired),
         )
     console.print(messages)
+    _print_outcomes(report)
+
+
+def _print_outcomes(report: Report) -> None:
     replies = Table("step", "sent to", "replied", "rate", title="Replies per step")
     for r in report.replies:
         replies.add_row(r.step, str(r.sent), str(r.replied), f"{r.rate:.0%}")
@@ -87,6 +91,12 @@ def _print_tables(report: Report) -> None:
                 str(a.total),
             )
         console.print(table)
+    _print_escalations(report)
+    o = report.opt_outs
+    console.print(f"Opt-outs: {o.opted_out} of {o.patients} patients treated ({o.rate:.1%})")
+
+
+def _print_escalations(report: Report) -> None:
     esc = Table(
         "priority",
         "opened",
@@ -110,8 +120,6 @@ def _print_tables(report: Report) -> None:
             ),
         )
     console.print(esc)
-    o = report.opt_outs
-    console.print(f"Opt-outs: {o.opted_out} of {o.patients} patients treated ({o.rate:.1%})")
 
 
 def _minutes(seconds: float | None) -> str:
