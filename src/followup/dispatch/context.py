@@ -114,8 +114,10 @@ class JobBuilder:
             unsubscribe = self.signer.unsubscribe_url(patient.id, now)
             job = replace(job, unsubscribe_url=unsubscribe)
         if message.kind is MessageKind.PLAN and patient and treatment and message.step:
+            # Only emails carry links; signing them for an SMS would be wasted work.
+            signer = self.signer if message.channel is Channel.EMAIL else None
             context = render_context(
-                clinic, patient, treatment, message.step, self.templates_dir, self.signer, now
+                clinic, patient, treatment, message.step, self.templates_dir, signer, now
             )
             job = replace(job, plan=treatment.kind, step=message.step, context=context)
         return job

@@ -22,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -134,6 +134,10 @@ class Dispatcher:
         self.limiter = limiter or SenderRateLimiter(options.rate_limit_per_second)
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="send")
+        self._local = threading.local()
+        self._sqlite = sessions.kw["bind"].dialect.name == "sqlite"
+        self._readers: list[Connection] = []
+        self._readers_lock = threading.Lock()
 
     def request_stop(self) -> None:
         """Stop claiming; sends not yet handed to a provider are given back to the queue."""
@@ -145,6 +149,10 @@ class Dispatcher:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        with self._readers_lock:
+            for connection in self._readers:
+                connection.close()
+            self._readers.clear()
 
     def dispatch_due(self) -> Counter[str]:
         """Send batches until no due message is left (or a stop is requested)."""
@@ -168,7 +176,9 @@ class Dispatcher:
                 lease_seconds=self.options.lease_seconds,
             )
             jobs = self.builder.build(session, claim.messages, now)
-        counts: Counter[str] = Counter(expired=claim.examined - len(jobs))
+        counts: Counter[str] = Counter()
+        if claim.examined > len(jobs):
+            counts["expired"] = claim.examined - len(jobs)
         if jobs:
             counts.update(self._send_all(jobs))
             log.info(
@@ -230,6 +240,17 @@ class Dispatcher:
             log.exception("unexpected send error message_id=%s", job.message_id)
             return Transient(f"unexpected error: {type(exc).__name__}", maybe_sent=True)
 
+    def _reader(self) -> Connection:
+        """This thread's autocommit connection: each read is its own short transaction."""
+        connection: Connection | None = getattr(self._local, "reader", None)
+        if connection is None or connection.closed:
+            bind = self.sessions.kw["bind"]
+            connection = bind.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._local.reader = connection
+            with self._readers_lock:
+                self._readers.append(connection)
+        return connection
+
     def _consent_gate(self, job: SendJob) -> Outcome | None:
         """Re-read consent right before sending: an opt-out committed first always wins."""
         query = (
@@ -245,8 +266,13 @@ class Dispatcher:
             .outerjoin(Treatment, Treatment.id == ScheduledMessage.treatment_id)
             .where(ScheduledMessage.id == job.message_id)
         )
-        with self.sessions() as session:
-            row = session.execute(query).one()
+        if self._sqlite:
+            # SQLite: every transaction takes the write lock (BEGIN IMMEDIATE), so no
+            # long-lived reader; a short session per check.
+            with self.sessions() as session:
+                row = session.execute(query).one()
+        else:
+            row = self._reader().execute(query).one()
         if row.status is not MessageStatus.SENDING or row.lease_owner != self.owner:
             return Released("the lease was taken over")
         return consent_verdict(job, row.opted_out_at, row.paused_at, row.send_at)
