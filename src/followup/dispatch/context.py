@@ -153,7 +153,7 @@ def render_context(
     day = next((s.day for s in plan.steps if s.name == step_name), 0)
     context: dict[str, object] = {
         "patient": {"first_name": patient.first_name},
-        "clinic": {"name": clinic.name, "phone": display_phone(clinic.contact_phone)},
+        "clinic": {"name": clinic.name, "phone": _display_phone(clinic.contact_phone)},
         "treatment": {"label": plan.title.lower(), "treated_on": format_day(treated_on, lang)},
         "step": {"day": day},
     }
@@ -170,6 +170,11 @@ def format_day(day: date, lang: str) -> str:
     if lang == "fr":
         return f"{'1er' if day.day == 1 else day.day} {month} {day.year}"
     return f"{month} {day.day}, {day.year}"
+
+
+@lru_cache(maxsize=1024)
+def _display_phone(e164: str) -> str:
+    return display_phone(e164)  # phonenumbers parses each time; clinics are few
 
 
 @lru_cache(maxsize=64)

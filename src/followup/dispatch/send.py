@@ -22,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,6 +66,24 @@ from followup.transports.factory import build_transports
 
 log = logging.getLogger(__name__)
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
+# Outcomes are recorded in groups: wait this long for more sends to finish before writing.
+RECORD_GATHER_SECONDS = 0.01
+RECORD_GROUP = 32
+
+# What the consent re-check reads (built once: it runs before every send).
+CONSENT_QUERY = (
+    select(
+        ScheduledMessage.status,
+        ScheduledMessage.lease_owner,
+        ScheduledMessage.send_at,
+        Patient.opted_out_at,
+        Treatment.paused_at,
+    )
+    .select_from(ScheduledMessage)
+    .outerjoin(Patient, Patient.id == ScheduledMessage.patient_id)
+    .outerjoin(Treatment, Treatment.id == ScheduledMessage.treatment_id)
+    .where(ScheduledMessage.id == bindparam("message_id"))
+)
 
 
 @dataclass(frozen=True)
@@ -197,6 +215,9 @@ class Dispatcher:
         counts: Counter[str] = Counter()
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            if pending and len(done) < RECORD_GROUP:
+                more, pending = wait(pending, timeout=RECORD_GATHER_SECONDS)
+                done |= more
             outcomes = {futures[future]: future.result() for future in done}
             with transaction(self.sessions) as session:
                 counts.update(
@@ -253,26 +274,14 @@ class Dispatcher:
 
     def _consent_gate(self, job: SendJob) -> Outcome | None:
         """Re-read consent right before sending: an opt-out committed first always wins."""
-        query = (
-            select(
-                ScheduledMessage.status,
-                ScheduledMessage.lease_owner,
-                ScheduledMessage.send_at,
-                Patient.opted_out_at,
-                Treatment.paused_at,
-            )
-            .select_from(ScheduledMessage)
-            .outerjoin(Patient, Patient.id == ScheduledMessage.patient_id)
-            .outerjoin(Treatment, Treatment.id == ScheduledMessage.treatment_id)
-            .where(ScheduledMessage.id == job.message_id)
-        )
+        query, params = CONSENT_QUERY, {"message_id": job.message_id}
         if self._sqlite:
             # SQLite: every transaction takes the write lock (BEGIN IMMEDIATE), so no
             # long-lived reader; a short session per check.
             with self.sessions() as session:
-                row = session.execute(query).one()
+                row = session.execute(query, params).one()
         else:
-            row = self._reader().execute(query).one()
+            row = self._reader().execute(query, params).one()
         if row.status is not MessageStatus.SENDING or row.lease_owner != self.owner:
             return Released("the lease was taken over")
         return consent_verdict(job, row.opted_out_at, row.paused_at, row.send_at)
