@@ -60,26 +60,41 @@ REPLY_MIX = [
 # --- the server process ------------------------------------------------------------
 
 
-def serve(database_url: str, port: int, data_dir: str) -> None:
+def serve(database_url: str, port: int, data_dir: str, workers: int) -> None:
     """Run the app plus the floor endpoint under uvicorn (called in the child process)."""
     import uvicorn
 
+    os.environ.update(
+        BENCH_DATABASE_URL=database_url, BENCH_PORT=str(port), BENCH_DATA_DIR=data_dir
+    )
+    uvicorn.run(
+        "webhook:bench_app",
+        factory=True,
+        app_dir=str(Path(__file__).parent),
+        host="127.0.0.1",
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def bench_app() -> Any:
+    """The production app (create_app) with the floor endpoint added; read by uvicorn."""
     from followup.config import load_settings
     from followup.runtime import build_runtime
     from followup.web.app import create_app
 
     settings = load_settings(
-        database_url=database_url,
-        public_url=f"http://127.0.0.1:{port}",
+        database_url=os.environ["BENCH_DATABASE_URL"],
+        public_url=f"http://127.0.0.1:{os.environ['BENCH_PORT']}",
         twilio_auth_token=AUTH_TOKEN,
         secret_key="bench-secret-" + "x" * 32,
-        data_dir=Path(data_dir),
+        data_dir=Path(os.environ["BENCH_DATA_DIR"]),
     )
     app = create_app(build_runtime(settings))
-
     app.post(FLOOR_PATH)(floor)
-
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    return app
 
 
 async def floor(_form: TwilioForm) -> Response:
@@ -232,12 +247,18 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (all its threads), from /proc; 0 where unavailable."""
+    """User + system CPU of a process tree (all threads, uvicorn workers), from /proc."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in children)
 
 
 def report(name: str, throughput: float, latencies: list[float], cpu: float) -> dict[str, float]:
@@ -319,6 +340,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--rate-seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
     url = create_database(args.postgres_url)
     server = None
@@ -328,13 +350,22 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as data_dir:
             database_url = url.render_as_string(hide_password=False)
             server = subprocess.Popen(
-                [sys.executable, __file__, "--serve", database_url, str(port), data_dir]
+                [
+                    sys.executable,
+                    __file__,
+                    "--serve",
+                    database_url,
+                    str(port),
+                    data_dir,
+                    str(args.workers),
+                ]
             )
             base = f"http://127.0.0.1:{port}"
             asyncio.run(_wait_ready(base, server))
             cpus = os.cpu_count()
             print(
-                f"PostgreSQL, uvicorn (1 process) on loopback, {cpus} CPUs, {PATIENTS} patients\n"
+                f"PostgreSQL, uvicorn with {args.workers} worker process(es) on loopback,"
+                f" {cpus} CPUs, {PATIENTS} patients, load average {os.getloadavg()[0]:.1f}\n"
             )
             asyncio.run(run(args, base, phones, server.pid))
     finally:
@@ -346,7 +377,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--serve":
-        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    if len(sys.argv) == 6 and sys.argv[1] == "--serve":
+        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))
     else:
         sys.exit(main())
