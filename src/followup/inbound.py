@@ -153,55 +153,80 @@ def receive_sms(
     sender = find_sender(session, sms)
     classification = classify(sms.body, deps.lexicon)
     carrier_intent = _CARRIER_OPT_TYPES.get(sms.opt_out_type or "")
-    if carrier_intent is not None:
+    if carrier_intent is not None:  # Twilio's Advanced Opt-Out has read it and answered
         classification = Classification(
             carrier_intent, classification.urgent, (f"carrier:{sms.opt_out_type}",)
         )
-    clinic, patient = sender.clinic, sender.patient
-    if clinic is None or patient is None:
+    if sender.patient is None:
         decision = Decision(_UNKNOWN_SENDER_REPLIES.get(classification.intent), None)
         decision = Decision(None, None) if carrier_intent else decision
         lang = "fr" if {"opt_out:arret", "help:aide"} & set(classification.matched) else "en"
     else:
         decision = decide(classification, answered_by_carrier=carrier_intent is not None)
-        lang = patient.language
-    reply = deps.texts.reply(decision.reply, lang, clinic) if decision.reply else None
-    inbound = _insert_once(
+        lang = sender.patient.language
+    outcome = _record(
         session,
+        deps,
+        sender,
+        classification,
+        decision,
+        lang=lang,
+        source="sms_carrier" if carrier_intent else "sms",
+        now=now,
         provider_sid=sms.message_sid,
-        clinic_id=clinic.id if clinic else None,
-        patient_id=patient.id if patient else None,
-        treatment_id=sender.treatment.id if sender.treatment else None,
         channel=Channel.SMS,
         from_address=sms.from_number,
         to_address=sms.to_number,
         body=sms.body,
         media=sms.media,
+        opt_out_type=sms.opt_out_type,
+    )
+    _log(outcome, sender, classification, sms)
+    return outcome
+
+
+def _record(
+    session: Session,
+    deps: ReplyDeps,
+    sender: Sender,
+    classification: Classification,
+    decision: Decision,
+    *,
+    lang: str,
+    source: str,
+    now: datetime,
+    **values: Any,
+) -> InboundOutcome:
+    """Store the reply once, then (for a known patient) act on it."""
+    reply = deps.texts.reply(decision.reply, lang, sender.clinic) if decision.reply else None
+    inbound = _insert_once(
+        session,
+        clinic_id=sender.clinic.id if sender.clinic else None,
+        patient_id=sender.patient.id if sender.patient else None,
+        treatment_id=sender.treatment.id if sender.treatment else None,
         intent=classification.intent.value,
         urgent=classification.urgent,
         matched=list(classification.matched),
-        opt_out_type=sms.opt_out_type,
         reply_body=reply,
         received_at=now,
+        **values,
     )
     if inbound is None:
-        log.info("inbound sms duplicate sid=%s", sms.message_sid)
         return InboundOutcome(None, None, None, duplicate=True)
-    escalation = None
-    if clinic is not None and patient is not None:
-        context = ReplyContext(
-            clinic=clinic,
-            patients=sender.patients,
-            patient=patient,
-            treatment=sender.treatment,
-            inbound=inbound,
-            classification=classification,
-            source="sms_carrier" if carrier_intent else "sms",
-        )
-        escalation = act_on_reply(
-            session, context, decision, texts=deps.texts, templates_dir=deps.templates_dir, now=now
-        )
-    _log(inbound, sms)
+    if sender.clinic is None or sender.patient is None:
+        return InboundOutcome(reply, inbound.id, None, duplicate=False)
+    context = ReplyContext(
+        clinic=sender.clinic,
+        patients=sender.patients,
+        patient=sender.patient,
+        treatment=sender.treatment,
+        inbound=inbound,
+        classification=classification,
+        source=source,
+    )
+    escalation = act_on_reply(
+        session, context, decision, texts=deps.texts, templates_dir=deps.templates_dir, now=now
+    )
     return InboundOutcome(reply, inbound.id, escalation.id if escalation else None, False)
 
 
@@ -224,19 +249,23 @@ def _insert_once(session: Session, **values: Any) -> InboundMessage | None:
     return inbound
 
 
-def _log(inbound: InboundMessage, sms: InboundSms) -> None:
+def _log(
+    outcome: InboundOutcome, sender: Sender, classification: Classification, sms: InboundSms
+) -> None:
     # Ids, intent and a masked number only: never the body or the full phone number.
     log.info(
-        "inbound sms id=%s clinic_id=%s patient_id=%s from=%s intent=%s urgent=%s media=%s "
-        "replied=%s",
-        inbound.id,
-        inbound.clinic_id,
-        inbound.patient_id,
+        "inbound sms id=%s duplicate=%s clinic_id=%s patient_id=%s from=%s intent=%s "
+        "urgent=%s media=%s replied=%s escalation_id=%s",
+        outcome.inbound_id,
+        outcome.duplicate,
+        sender.clinic.id if sender.clinic else None,
+        sender.patient.id if sender.patient else None,
         _masked(sms.from_number),
-        inbound.intent,
-        inbound.urgent,
+        classification.intent,
+        classification.urgent,
         len(sms.media),
-        inbound.reply_body is not None,
+        outcome.reply_text is not None,
+        outcome.escalation_id,
     )
 
 
@@ -308,44 +337,30 @@ def receive_link_answer(
     if treatment is not None and treatment.patient_id != patient.id:
         return None
     classification = Classification(Intent(link.answer), False, (f"link:{link.answer}",))
-    decision = decide(classification)
-    reply = deps.texts.reply(decision.reply, patient.language, clinic) if decision.reply else None
-    inbound = _insert_once(
+    outcome = _record(
         session,
+        deps,
+        Sender(clinic, [patient], treatment),
+        classification,
+        decide(classification),
+        lang=patient.language,
+        source="email_link",
+        now=now,
         provider_sid=link_sid(token),
-        clinic_id=clinic.id,
-        patient_id=patient.id,
-        treatment_id=treatment.id if treatment else None,
         channel=Channel.EMAIL,
         from_address=(patient.email or f"patient:{patient.id}")[:_ADDRESS_LENGTH],
         to_address="checkin-link",
         body=link.answer,
         media=[],
-        intent=classification.intent.value,
-        urgent=False,
-        matched=list(classification.matched),
-        reply_body=reply,
-        received_at=now,
     )
-    if inbound is None:
-        return InboundOutcome(None, None, None, duplicate=True)
-    context = ReplyContext(
-        clinic=clinic,
-        patients=[patient],
-        patient=patient,
-        treatment=treatment,
-        inbound=inbound,
-        classification=classification,
-        source="email_link",
-    )
-    escalation = act_on_reply(
-        session, context, decision, texts=deps.texts, templates_dir=deps.templates_dir, now=now
-    )
-    escalation_id = escalation.id if escalation else None
     log.info(
-        "link answer inbound_id=%s patient_id=%s answer=%s", inbound.id, patient.id, link.answer
+        "link answer inbound_id=%s duplicate=%s patient_id=%s answer=%s",
+        outcome.inbound_id,
+        outcome.duplicate,
+        patient.id,
+        link.answer,
     )
-    return InboundOutcome(reply, inbound.id, escalation_id, duplicate=False)
+    return outcome
 
 
 def unsubscribe_by_link(session: Session, patient: Patient, now: datetime) -> bool:
