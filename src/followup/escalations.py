@@ -35,7 +35,7 @@ from followup.models import (
 )
 from followup.outbox import queue_message, transition
 from followup.rendering import default_templates_dir
-from followup.reply_texts import ReplyTexts, reply_texts
+from followup.reply_texts import ReplyTextError, ReplyTexts, StaffAlert, reply_texts
 from followup.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -100,13 +100,7 @@ def open_escalation(
         target_id=escalation.id,
         detail={"priority": str(priority), "patient_id": patient.id, "alerts": alerts},
     )
-    log.info(
-        "escalation opened id=%s clinic_id=%s priority=%s alerts=%s",
-        escalation.id,
-        clinic.id,
-        priority,
-        alerts,
-    )
+    log.info("escalation opened id=%s priority=%s alerts=%s", escalation.id, priority, alerts)
     return escalation
 
 
@@ -272,9 +266,15 @@ def _alert(
     reminder: bool,
 ) -> int:
     """Queue one alert per on-call address; return how many were queued."""
-    alert = (texts or reply_texts(default_templates_dir())).alert(
-        clinic, escalation, media_count=media_count, reminder=reminder
-    )
+    try:
+        alert = (texts or reply_texts(default_templates_dir())).alert(
+            clinic, escalation, media_count=media_count, reminder=reminder
+        )
+    except ReplyTextError:
+        # Staff must hear about it even if someone broke the alert template.
+        log.exception("staff alert template cannot be rendered; sending the plain one")
+        text = f"{escalation.priority.upper()} patient reply #{escalation.id}: see the dashboard."
+        alert = StaffAlert(sms=text, subject=text, email=text + "\n")
     urgent = escalation.priority is EscalationPriority.URGENT
     recipients = _recipients(session, clinic, urgent=urgent)
     for channel, address in recipients:

@@ -33,7 +33,7 @@ from followup.models import Channel, Clinic, InboundMessage, Patient, Treatment
 from followup.phones import mask_phone
 from followup.replies import Classification, Intent, Lexicon, classify
 from followup.reply_actions import Decision, ReplyContext, act_on_reply, decide, opt_out
-from followup.reply_texts import ReplyTexts
+from followup.reply_texts import ReplyTextError, ReplyTexts
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ def _record(
     **values: Any,
 ) -> InboundOutcome:
     """Store the reply once, then (for a known patient) act on it."""
-    reply = deps.texts.reply(decision.reply, lang, sender.clinic) if decision.reply else None
+    reply = _reply_text(deps, decision.reply, lang, sender.clinic)
     inbound = _insert_once(
         session,
         clinic_id=sender.clinic.id if sender.clinic else None,
@@ -228,6 +228,17 @@ def _record(
         session, context, decision, texts=deps.texts, templates_dir=deps.templates_dir, now=now
     )
     return InboundOutcome(reply, inbound.id, escalation.id if escalation else None, False)
+
+
+def _reply_text(deps: ReplyDeps, name: str | None, lang: str, clinic: Clinic | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        return deps.texts.reply(name, lang, clinic)
+    except ReplyTextError:
+        # A broken template must not lose a STOP or an escalation: act, answer nothing.
+        log.exception("auto-reply %r (%s) cannot be rendered; replying nothing", name, lang)
+        return None
 
 
 def _insert_once(session: Session, **values: Any) -> InboundMessage | None:
@@ -375,13 +386,3 @@ def patient_clinic(session: Session, patient_id: int) -> tuple[Patient | None, C
     patient = session.get(Patient, patient_id)
     clinic = session.get(Clinic, patient.clinic_id) if patient else None
     return patient, clinic
-
-
-def outcome_summary(outcome: InboundOutcome) -> dict[str, Any]:
-    """For logs and tests: the outcome without the reply's words."""
-    return {
-        "inbound_id": outcome.inbound_id,
-        "escalation_id": outcome.escalation_id,
-        "duplicate": outcome.duplicate,
-        "replied": outcome.reply_text is not None,
-    }

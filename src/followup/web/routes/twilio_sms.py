@@ -25,7 +25,7 @@ from followup.inbound import (
     parse_twilio_form,
     receive_sms,
 )
-from followup.replies import default_lexicon, load_lexicon
+from followup.replies import LexiconError, default_lexicon, load_lexicon
 from followup.reply_texts import reply_texts
 from followup.runtime import Runtime
 from followup.web.deps import get_runtime
@@ -38,7 +38,15 @@ TWIML = "application/xml"
 
 @cache
 def _deps(lexicon_path: Path | None, templates_dir: Path, public_url: str) -> ReplyDeps:
-    lexicon = load_lexicon(lexicon_path) if lexicon_path else default_lexicon()
+    lexicon = default_lexicon()
+    if lexicon_path is not None:
+        try:
+            lexicon = load_lexicon(lexicon_path)
+        except LexiconError:
+            # The packaged lexicon still honours STOP/HELP and the red flags; a clinic's
+            # broken extension must not turn every reply into a 500 (test it with
+            # `followup replies classify`).
+            log.exception("FOLLOWUP_LEXICON_PATH cannot be used; using the packaged lexicon")
     return ReplyDeps(
         lexicon=lexicon, texts=reply_texts(templates_dir, public_url), templates_dir=templates_dir
     )
