@@ -126,7 +126,10 @@ def seed(engine: Engine, patients: int, messages: int) -> dict[str, int]:
     treatments = list(zip(_ids(engine, Treatment.id), patient_ids, strict=True))
     _seed_messages(engine, clinic_id, treatments, messages)
     _seed_replies(engine, clinic_id, staff_id, patient_ids)
-    with engine.connect() as conn:
+    with engine.begin() as conn:
+        # Fresh statistics, as a live database has (autovacuum/ANALYZE); without them the
+        # planners guess on tables they believe empty.
+        conn.exec_driver_sql("ANALYZE")
         escalation_id = conn.scalar(select(Escalation.id).order_by(Escalation.id).limit(1))
     return {"patient": patient_ids[0], "escalation": escalation_id or 0, "staff": staff_id}
 
