@@ -10,7 +10,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from followup.config import load_settings
 from followup.db import make_engine, make_session_factory
+from followup.demo import seed_demo
 from followup.models import Base, Role
 from followup.runtime import Runtime
 from followup.web.app import create_app
@@ -58,10 +59,8 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def _serve(root: Path, seed: Callable[[Session, Runtime], None]) -> Iterator[LiveServer]:
     """The whole app under uvicorn on a free loopback port, on a fresh SQLite file."""
-    root = tmp_path_factory.mktemp("browser")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     settings = load_settings(
@@ -74,10 +73,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     )
     engine = make_engine(settings.effective_database_url)
     Base.metadata.create_all(engine)
-    sessions = make_session_factory(engine)
-    with sessions.begin() as session:
-        _seed(session)
-    runtime = Runtime(settings=settings, engine=engine, sessions=sessions)
+    runtime = Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine))
+    with runtime.sessions.begin() as session:
+        seed(session, runtime)
     server = uvicorn.Server(
         uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -92,6 +90,22 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     server.should_exit = True
     thread.join(timeout=10)
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A clinic with one admin and nobody enrolled yet."""
+    yield from _serve(tmp_path_factory.mktemp("browser"), lambda session, _rt: _seed(session))
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The `make run` demo clinic."""
+
+    def seed(session: Session, runtime: Runtime) -> None:
+        seed_demo(session, templates_dir=runtime.templates_dir, now=runtime.clock.now())
+
+    yield from _serve(tmp_path_factory.mktemp("demo"), seed)
 
 
 def _seed(session: Session) -> None:
