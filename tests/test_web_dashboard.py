@@ -158,7 +158,7 @@ def test_pause_resume_cancel_reschedule_resend(
     moved = _post(
         client, page, f"{page}/messages/{second.id}/reschedule", {"send_at": "2026-03-12T11:30"}
     )
-    assert "Message rescheduled." in moved
+    assert "Message rescheduled to Thu Mar 12, 11:30." in moved
     resent = _post(client, page, f"{page}/messages/{rows.message.id}/resend", {})
     assert "queued to send again" in resent
     with session_factory() as session:
@@ -289,3 +289,16 @@ def test_audit_log_lists_views_for_admins(client: TestClient) -> None:
     client.get("/patients")
     page = client.get("/audit?action=patient.").text
     assert "patient.list" in page
+
+
+def test_reschedule_into_quiet_hours_moves_to_their_end(
+    client: TestClient, clinics: tuple[ClinicRows, ClinicRows]
+) -> None:
+    rows = clinics[0]
+    page = f"/patients/{rows.patient.id}"
+    html = client.get(page).text
+    scheduled = re.findall(r"/messages/(\d+)/reschedule", html)
+    moved = _post(
+        client, page, f"{page}/messages/{scheduled[0]}/reschedule", {"send_at": "2026-03-12T23:15"}
+    )
+    assert "Message rescheduled to Fri Mar 13, 08:00 (moved out of quiet hours)." in moved

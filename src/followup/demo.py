@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followup import escalations
-from followup.clinics import create_clinic, create_staff
+from followup.clinics import create_clinic, create_staff, send_rules
 from followup.enrollment import EnrollmentRequest, EnrollmentResult, enroll
 from followup.models import (
     Channel,
@@ -194,7 +194,8 @@ def _story_later_today(
     """The patient asked for today's message after work: staff moved it to this evening."""
     waiting = [m for m in result.messages if m.status is MessageStatus.SCHEDULED]
     if waiting:
-        reschedule_message(session, waiting[0], now + timedelta(hours=2), nurse, now)
+        rules = send_rules(session.get_one(Clinic, nurse.clinic_id))
+        reschedule_message(session, waiting[0], now + timedelta(hours=2), nurse, now, rules)
 
 
 def _reply(

@@ -24,6 +24,7 @@ from followup.models import (
     Treatment,
 )
 from followup.outbox import cancel_pending_for_patient, transition
+from followup.plans import SendRules, next_allowed_time
 
 MAX_NOTE_LENGTH = 5000
 # What staff may do to a message in each status.
@@ -149,10 +150,15 @@ def reschedule_message(
     send_at: datetime,
     staff: StaffUser,
     now: datetime,
-) -> None:
-    """Move one waiting message to `send_at`; its useful window moves with it."""
+    rules: SendRules | None = None,
+) -> datetime:
+    """Move one waiting message to `send_at`, or to the end of the clinic's quiet hours when
+    `send_at` falls in them (nobody's phone buzzes at 2 am because of a typo); its useful
+    window moves with it. Returns the time it will go out."""
     if message.status not in RESCHEDULABLE:
         raise PatientActionError(f"a {message.status.value} message can't be rescheduled")
+    if rules is not None:
+        send_at = next_allowed_time(send_at, rules)
     if send_at <= now:
         raise PatientActionError("the new time is in the past")
     if send_at - now > timedelta(days=60):
@@ -179,6 +185,7 @@ def reschedule_message(
         now,
         send_at=send_at.isoformat(),
     )
+    return send_at
 
 
 def resend_message(

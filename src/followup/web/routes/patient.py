@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from followup import patient_actions
 from followup.audit import record_audit
+from followup.clinics import send_rules
 from followup.models import Patient, ScheduledMessage, StaffUser, Treatment
 from followup.patient_actions import PatientActionError
 from followup.timeline import build_timeline
@@ -26,7 +27,7 @@ from followup.web.deps import (
     current_staff,
     staff_clinic,
 )
-from followup.web.pages import flash, redirect, render
+from followup.web.pages import flash, local_time, redirect, render
 from followup.web.scoped import clinic_message, clinic_patient
 
 router = APIRouter()
@@ -175,12 +176,15 @@ def reschedule(
     except ValueError:
         flash(request, "Give the new time as a date and time.", "error")
         return redirect(f"/patients/{patient.id}")
-    return _act(
-        request,
-        patient,
-        lambda: patient_actions.reschedule_message(session, message, when, staff, now),
-        "Message rescheduled.",
-    )
+    rules = send_rules(clinic)
+    try:
+        actual = patient_actions.reschedule_message(session, message, when, staff, now, rules)
+    except PatientActionError as exc:
+        flash(request, str(exc), "error")
+    else:
+        moved = "" if actual == when else " (moved out of quiet hours)"
+        flash(request, f"Message rescheduled to {local_time(actual, clinic.timezone)}{moved}.")
+    return redirect(f"/patients/{patient.id}")
 
 
 @actions.post("/patients/{patient_id:int}/messages/{message_id:int}/resend")
