@@ -302,3 +302,27 @@ def test_reschedule_into_quiet_hours_moves_to_their_end(
         client, page, f"{page}/messages/{scheduled[0]}/reschedule", {"send_at": "2026-03-12T23:15"}
     )
     assert "Message rescheduled to Fri Mar 13, 08:00 (moved out of quiet hours)." in moved
+
+
+def test_admin_cannot_remove_their_own_admin_access(
+    client: TestClient, clinics: tuple[ClinicRows, ClinicRows]
+) -> None:
+    me = clinics[0].staff.id
+    refused = _post(
+        client, "/settings", f"/settings/staff/{me}", {"role": "staff", "active": "yes"}
+    )
+    assert "Not saved: you can&#39;t remove your own admin access" in refused
+    bad_zone = _post(
+        client,
+        "/settings",
+        "/settings/clinic",
+        {
+            "timezone": "Mars/Olympus",
+            "default_send_time": "10:00",
+            "quiet_start": "21:00",
+            "quiet_end": "08:00",
+            "urgent_sla_minutes": "15",
+            "normal_sla_minutes": "120",
+        },
+    )
+    assert "unknown time zone" in bad_zone
