@@ -16,6 +16,7 @@ from followup.models import (
     AuditEvent,
     Escalation,
     EscalationStatus,
+    InboundMessage,
     MessageKind,
     MessageStatus,
     Patient,
@@ -326,3 +327,26 @@ def test_admin_cannot_remove_their_own_admin_access(
         },
     )
     assert "unknown time zone" in bad_zone
+
+
+def test_photos_are_linked_only_when_https(
+    client: TestClient,
+    clinics: tuple[ClinicRows, ClinicRows],
+    session_factory: sessionmaker[Session],
+) -> None:
+    rows = clinics[0]
+    photo = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
+    with session_factory.begin() as session:
+        escalation = session.get(Escalation, rows.escalation.id)
+        assert escalation is not None
+        reply = session.get(InboundMessage, escalation.inbound_message_id)
+        assert reply is not None
+        reply.media = [
+            {"url": photo, "content_type": "image/jpeg"},
+            {"url": "javascript:alert(1)", "content_type": "image/png"},
+        ]
+    for page in (f"/escalations/{rows.escalation.id}", f"/patients/{rows.patient.id}"):
+        html = client.get(page).text
+        assert f'href="{photo}"' in html
+        assert "javascript:" not in html
+        assert "Photo 2 (link withheld)" in html
