@@ -393,3 +393,16 @@ def test_an_opt_out_type_that_grows_when_upper_cased_is_stored(
     with replies.sessions() as session:
         inbound = session.scalars(select(InboundMessage)).one()
         assert inbound.opt_out_type == "0" * 19 + "S"
+
+
+def test_start_without_a_stop_keeps_the_consent_given_in_clinic(
+    replies: Replies, world: World
+) -> None:
+    response = replies.text("START")
+    assert "subscribed again" in response.text
+    with replies.sessions() as session:
+        patient = session.get(Patient, world.patient_id)
+        assert patient is not None
+        assert patient.consent_method == "in_clinic"
+        statuses = set(_plan_statuses(session, world).values())
+        assert statuses == {MessageStatus.SCHEDULED}

@@ -120,18 +120,24 @@ def opt_out(session: Session, patients: list[Patient], *, source: str, now: date
 
 
 def opt_in(session: Session, patients: list[Patient], *, templates_dir: Path, now: datetime) -> int:
-    """Re-subscribe; reschedule the plan steps still worth sending. Return how many."""
+    """Re-subscribe; reschedule the plan steps still worth sending. Return how many.
+
+    A START from someone who never opted out changes nothing: their consent as recorded
+    in the clinic stays the record."""
     rescheduled = 0
     for patient in patients:
         opted_out_at = patient.opted_out_at
+        if opted_out_at is None:
+            continue
         patient.opted_out_at = None
         patient.opt_out_source = None
-        # Texting START is express consent again (TCPA); record how it was given.
+        # Texting START after STOP is express consent again (TCPA): record how it was given.
         patient.consent_at = now
         patient.consent_method = "sms_start"
         patient.consent_recorded_by = PATIENT_ACTOR
-        rescheduled += _reschedule(session, patient, opted_out_at, templates_dir, now)
-        _audit(session, patient, now, "patient.opt_in", {"rescheduled": rescheduled})
+        count = _reschedule(session, patient, opted_out_at, templates_dir, now)
+        _audit(session, patient, now, "patient.opt_in", {"rescheduled": count})
+        rescheduled += count
     return rescheduled
 
 
