@@ -1,5 +1,5 @@
 """The reports page in Chromium: charts drawn, tables beside them, CSV link; screenshot in
-test-artifacts/screenshots/20-reports.png."""
+test-artifacts/screenshots/30-reports.png."""
 
 from __future__ import annotations
 
@@ -36,5 +36,5 @@ def test_reports_page_shows_charts_and_numbers(
     expect(page.get_by_role("img", name="Reply rate per step")).to_be_visible()
     assert page.locator("svg.chart rect").count() > 50
     expect(page.get_by_role("link", name="Download CSV")).to_be_visible()
-    page.screenshot(path=screenshots / "20-reports.png", full_page=True)
+    page.screenshot(path=screenshots / "30-reports.png", full_page=True)
     context.close()
