@@ -406,3 +406,15 @@ def test_start_without_a_stop_keeps_the_consent_given_in_clinic(
         assert patient.consent_method == "in_clinic"
         statuses = set(_plan_statuses(session, world).values())
         assert statuses == {MessageStatus.SCHEDULED}
+
+
+def test_after_stop_a_worse_reply_reaches_staff_but_is_not_answered(
+    replies: Replies, world: World
+) -> None:
+    replies.text("STOP")
+    response = replies.text("it is getting worse")
+    assert "<Message>" not in response.text
+    assert "Reply STOP" in replies.text("HELP").text  # keyword answers still go
+    with replies.sessions() as session:
+        escalation = session.scalars(select(Escalation)).one()
+        assert escalation.priority is EscalationPriority.NORMAL

@@ -162,7 +162,11 @@ def receive_sms(
         decision = Decision(None, None) if carrier_intent else decision
         lang = "fr" if {"opt_out:arret", "help:aide"} & set(classification.matched) else "en"
     else:
-        decision = decide(classification, answered_by_carrier=carrier_intent is not None)
+        decision = decide(
+            classification,
+            answered_by_carrier=carrier_intent is not None,
+            opted_out=sender.patient.opted_out_at is not None,
+        )
         lang = sender.patient.language
     outcome = _record(
         session,

@@ -66,13 +66,19 @@ class Decision:
     priority: EscalationPriority | None  # the escalation to open, if any
 
 
-def decide(classification: Classification, *, answered_by_carrier: bool = False) -> Decision:
+def decide(
+    classification: Classification, *, answered_by_carrier: bool = False, opted_out: bool = False
+) -> Decision:
     """The auto-reply and escalation a reply from a known patient calls for."""
     intent = classification.intent
     # A red flag needs a person whatever else the reply says, even inside a STOP.
     priority = EscalationPriority.URGENT if classification.urgent else None
     if intent in _KEYWORD_REPLIES:
         return Decision(None if answered_by_carrier else _KEYWORD_REPLIES[intent], priority)
+    if opted_out:
+        # After STOP only keyword answers may be texted (and Twilio blocks the rest):
+        # staff still see the reply and can call.
+        return Decision(None, decide(classification).priority)
     if priority is not None:
         return Decision("urgent", priority)
     if intent is Intent.WORSE:
