@@ -418,3 +418,12 @@ def test_after_stop_a_worse_reply_reaches_staff_but_is_not_answered(
     with replies.sessions() as session:
         escalation = session.scalars(select(Escalation)).one()
         assert escalation.priority is EscalationPriority.NORMAL
+
+
+def test_advanced_opt_out_help_is_not_answered_twice(replies: Replies, world: World) -> None:
+    response = replies.text("INFO", opt_out_type="HELP")
+    assert "<Message>" not in response.text
+    with replies.sessions() as session:
+        inbound = session.scalars(select(InboundMessage)).one()
+        assert inbound.intent == "help"
+        assert inbound.matched == ["carrier:HELP"]
