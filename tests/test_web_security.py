@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,17 @@ def test_browser_gets_a_readable_page_for_expired_form_and_missing_row(
     missing = client.get(f"/patients/{clinics[1].patient.id}", headers=html)
     assert missing.status_code == 404
     assert "Not found" in missing.text
+
+
+def test_a_session_ends_after_a_shift_even_while_the_queue_polls(
+    client: TestClient, clinics: tuple[ClinicRows, ClinicRows], clock: FixedClock
+) -> None:
+    sign_in(client, clinics[0].staff.email, STAFF_PASSWORD)
+    poll = {"HX-Request": "true"}
+    for _ in range(12):  # an open tablet polling all day
+        clock.advance(timedelta(minutes=59))
+        assert client.get("/escalations/rows", headers=poll).status_code == 200
+    clock.advance(timedelta(minutes=20))
+    assert client.get("/escalations/rows", headers=poll).status_code == 401
+    page = client.get("/today", follow_redirects=False)
+    assert page.headers["location"].startswith("/login")

@@ -15,7 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from followup.api import mount_api
 from followup.runtime import Runtime
-from followup.web.deps import Forbidden, LoginRequired, NotFound
+from followup.web.deps import SESSION_LIFETIME, Forbidden, LoginRequired, NotFound
 from followup.web.pages import render
 from followup.web.routes import (
     api_tokens,
@@ -38,7 +38,7 @@ from followup.web.routes import settings as settings_pages
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
-SESSION_MAX_AGE = 12 * 3600  # one clinic shift
+SESSION_MAX_AGE = int(SESSION_LIFETIME.total_seconds())  # one clinic shift
 
 
 def create_app(runtime: Runtime) -> FastAPI:

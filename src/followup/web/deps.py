@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -35,9 +36,20 @@ def db_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Se
         yield session
 
 
+# One clinic shift. Counted from sign-in, not from the last request: the cookie's own
+# max-age slides with every response, and the queue page polls every few seconds, so a
+# tablet left open would otherwise stay signed in for ever.
+SESSION_LIFETIME = timedelta(hours=12)
+
+
 def current_staff(request: Request, session: Annotated[Session, Depends(db_session)]) -> StaffUser:
     staff_id = request.session.get("staff_id")
     if not isinstance(staff_id, int):
+        raise LoginRequired
+    signed_in_at = request.session.get("since")
+    now = get_runtime(request).clock.now().timestamp()
+    if not isinstance(signed_in_at, int) or now - signed_in_at > SESSION_LIFETIME.total_seconds():
+        request.session.clear()
         raise LoginRequired
     user = session.get(StaffUser, staff_id)
     if user is None or not user.active or request.session.get("auth") != _session_stamp(user):

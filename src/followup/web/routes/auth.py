@@ -67,7 +67,9 @@ def login(
         user.locked_until = None
         user.last_login_at = now
         request.session.clear()
-        request.session.update({"staff_id": user.id, "auth": session_stamp(user)})
+        request.session.update(
+            {"staff_id": user.id, "auth": session_stamp(user), "since": int(now.timestamp())}
+        )
         record_audit(
             session,
             at=now,
