@@ -12,9 +12,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from followup.clock import FixedClock
 from followup.config import load_settings
+from followup.models import MessageKind, MessageStatus, ScheduledMessage
 from followup.runtime import Runtime
 from followup.worker import PERIODIC_JOBS, PeriodicJob, Worker, periodic_jobs, register_job
-from tests.dispatch_support import SECRET, make_dispatcher
+from tests.dispatch_support import (
+    SECRET,
+    make_clinic,
+    make_dispatcher,
+    make_message,
+    make_patient,
+)
 
 
 @pytest.fixture
@@ -66,3 +73,20 @@ def test_a_failing_job_does_not_stop_the_pass(worker: Worker) -> None:
         assert worker.run_once()["sent"] == 0
     finally:
         PERIODIC_JOBS.pop("broken_job")
+
+
+def test_housekeeping_expires_paused_messages_past_their_window(
+    worker: Worker, session: Session, clock: FixedClock
+) -> None:
+    clinic = make_clinic(session)
+    patient = make_patient(session, clinic)
+    paused = make_message(
+        session, clinic, patient, None, send_at=clock.now(), kind=MessageKind.STAFF_REPLY,
+        body="Hi", status=MessageStatus.PAUSED, expires_at=clock.now() + timedelta(hours=1),
+    )  # fmt: skip
+    session.commit()
+    assert worker.housekeeping() == 0
+    clock.advance(timedelta(hours=2))
+    assert worker.housekeeping() == 1
+    session.expire_all()
+    assert session.get_one(ScheduledMessage, paused.id).status is MessageStatus.EXPIRED
