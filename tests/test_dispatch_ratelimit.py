@@ -16,6 +16,7 @@ from tests.dispatch_support import (
     make_message,
     make_patient,
     make_treatment,
+    statuses,
 )
 
 
@@ -67,3 +68,32 @@ def test_dispatcher_paces_each_clinic_sender(
     assert dispatcher.dispatch_due()["sent"] == 6
     # Per sender: 0, 0.5, 1.0 s (the zero waits are not sleeps).
     assert sorted(fake.sleeps) == [0.5, 0.5, 1.0, 1.0]
+
+
+def test_a_message_held_by_the_limit_past_its_lease_is_given_back_unsent(
+    session: Session, session_factory: sessionmaker[Session], clock: FixedClock, templates_dir: Path
+) -> None:
+    clinic = make_clinic(session)
+    for i in range(3):
+        patient = make_patient(session, clinic, phone=f"+140355530{i}0")
+        treatment = make_treatment(session, patient, clock.now() - timedelta(days=1))
+        make_message(session, clinic, patient, treatment, send_at=clock.now())
+    session.commit()
+    null = NullTransport()
+    dispatcher = make_dispatcher(
+        session_factory, clock, templates_dir, sms=null, concurrency=1, lease_seconds=60
+    )
+    # One message every 30 s: the second leaves 30 s after the claim (20 s of lease to
+    # spare), the third would leave when its 60 s lease is over and recovery may already
+    # be asking the provider about it.
+    fake = FakeTime()
+    dispatcher.limiter = SenderRateLimiter(
+        1 / 30, monotonic=fake.monotonic, sleep=lambda s: clock.advance(timedelta(seconds=s))
+    )
+
+    counts = dispatcher.dispatch_batch()[1]
+
+    assert counts == {"sent": 2, "released": 1}
+    assert null.sms_count == 2
+    session.expire_all()
+    assert statuses(session) == {"sent": 2, "scheduled": 1}

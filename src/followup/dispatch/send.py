@@ -20,7 +20,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -76,6 +76,7 @@ CONSENT_QUERY = (
         ScheduledMessage.status,
         ScheduledMessage.lease_owner,
         ScheduledMessage.send_at,
+        ScheduledMessage.lease_expires_at,
         Patient.opted_out_at,
         Treatment.paused_at,
     )
@@ -234,6 +235,9 @@ class Dispatcher:
 
     def _send_one(self, job: SendJob) -> Outcome:
         """Runs in a pool thread: never raises for the provider's or the template's faults."""
+        # The rate limit may hold a message for a while: wait for the slot first, so the
+        # consent and lease checks below are the last thing before the provider call.
+        self.limiter.acquire(job.sender_key)
         if self._stop.is_set():
             return Released("the worker is stopping")
         try:
@@ -245,9 +249,6 @@ class Dispatcher:
             return withheld
         if not job.to:
             return Permanent(f"the recipient has no {job.channel.value} address", "no_address")
-        self.limiter.acquire(job.sender_key)
-        if self._stop.is_set():
-            return Released("the worker is stopping")
         try:
             return self._deliver(job)
         except (TemplateRenderError, PlanError) as exc:
@@ -284,6 +285,11 @@ class Dispatcher:
             row = self._reader().execute(query, params).one()
         if row.status is not MessageStatus.SENDING or row.lease_owner != self.owner:
             return Released("the lease was taken over")
+        # Recovery may take over an expired lease and ask the provider: a send must be over
+        # (transport timeout <= lease/3) before then, or the answer could be stale.
+        margin = timedelta(seconds=self.options.lease_seconds / 3)
+        if row.lease_expires_at is None or row.lease_expires_at <= self.clock.now() + margin:
+            return Released("too little of the lease is left to send safely")
         return consent_verdict(job, row.opted_out_at, row.paused_at, row.send_at)
 
     def _deliver(self, job: SendJob) -> Outcome:
