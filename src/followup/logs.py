@@ -41,3 +41,5 @@ def configure_logging(level: str = "INFO") -> None:
     # These log request URLs and bodies at DEBUG; keep them quiet whatever the level.
     for noisy in ("urllib3", "twilio.http_client", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
+    # APScheduler logs every job run at INFO: our own jobs log what they did instead.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
