@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import typer
 
 from followup.cli.common import console, runtime
@@ -17,11 +15,7 @@ def worker_command(
     ),
 ) -> None:
     """Send due messages through the configured transports; SIGTERM stops cleanly."""
-    with runtime() as rt:
-        logging.basicConfig(
-            level=rt.settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        )
+    with runtime() as rt:  # also sets up logging (followup.logs: phone numbers redacted)
         worker = Worker(rt)
         if not once:
             raise typer.Exit(worker.run_forever())
