@@ -1,14 +1,25 @@
 """Engine and session factory. SQLite gets the pragmas a small concurrent service needs;
-PostgreSQL URLs are pointed at the psycopg 3 driver."""
+PostgreSQL URLs are pointed at the psycopg 3 driver.
+
+Stale PostgreSQL connections (server restarted, idle connection cut by a firewall) are
+caught before use, but only where they can occur: a connection is pinged on checkout when
+it has sat idle in the pool for PING_AFTER_IDLE seconds or more, and a failed ping makes
+the pool replace it (the caller never sees the dead one). `pool_pre_ping` would ping on
+every checkout: a round trip per request, a sixth of a webhook's database time, for
+connections that were in use milliseconds ago. A connection that dies while busy fails
+that unit of work, as it would with pre-ping, and the pool then invalidates every older
+connection; `pool_recycle` retires connections before typical server/proxy idle limits.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,10 +46,38 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         engine = create_engine(parsed, **kwargs)
         _install_sqlite_pragmas(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(parsed, **kwargs)
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE)
+    engine = create_engine(parsed, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _install_idle_ping(engine)
+    return engine
+
+
+PING_AFTER_IDLE = 2.0  # seconds a pooled connection may idle before it is pinged on checkout
+POOL_RECYCLE = 1800  # seconds; below the usual 1 h idle cut of proxies and poolers
+_CHECKED_IN_AT = "followup_checked_in_at"
+
+
+def _install_idle_ping(engine: Engine) -> None:
+    """Ping on checkout only a connection that has idled PING_AFTER_IDLE or longer."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        # record.info lives as long as the DBAPI connection (cleared when it is replaced).
+        record.info[_CHECKED_IN_AT] = monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        if checked_in_at is None or monotonic() - checked_in_at < PING_AFTER_IDLE:
+            return  # just connected, or in use moments ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool discards this connection and checks out (or opens) another.
+            raise exc.DisconnectionError(f"stale pooled connection: {error}") from error
 
 
 def _install_sqlite_pragmas(engine: Engine) -> None:

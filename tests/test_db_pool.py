@@ -1,0 +1,73 @@
+"""PostgreSQL pool: a connection killed while idle in the pool is replaced on checkout,
+without pinging connections that were in use moments ago (no round trip per request)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, event, text
+
+import followup.db
+from followup.db import make_engine
+from tests.conftest import DatabaseMaker, _postgres_admin_engine
+
+
+@pytest.fixture
+def pg_engine(postgres_available: bool, database_maker: DatabaseMaker) -> Iterator[Engine]:
+    if not postgres_available:
+        pytest.skip("PostgreSQL is not reachable")
+    engine = make_engine(database_maker.postgres(), pool_size=1, max_overflow=0)
+    yield engine
+    engine.dispose()
+
+
+def _backend_pid(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("select pg_backend_pid()")).scalar_one())
+
+
+def _statements(engine: Engine) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    return seen
+
+
+def test_a_connection_killed_while_idle_is_replaced(
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = _backend_pid(pg_engine)
+    admin = _postgres_admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text("select pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+    monkeypatch.setattr(followup.db, "PING_AFTER_IDLE", 0.0)  # it has "idled" long enough
+
+    assert _backend_pid(pg_engine) != pid  # no error: the dead connection was swapped
+
+
+def test_a_connection_in_use_moments_ago_is_not_pinged(pg_engine: Engine) -> None:
+    _backend_pid(pg_engine)
+    seen = _statements(pg_engine)
+
+    _backend_pid(pg_engine)
+
+    assert seen == ["select pg_backend_pid()"]
+
+
+def test_an_idle_connection_is_pinged(pg_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    _backend_pid(pg_engine)
+    monkeypatch.setattr(followup.db, "PING_AFTER_IDLE", 0.0)
+    pings = []
+    real_ping = pg_engine.dialect.do_ping
+    monkeypatch.setattr(
+        pg_engine.dialect, "do_ping", lambda dbapi: pings.append(1) or real_ping(dbapi)
+    )
+
+    _backend_pid(pg_engine)
+
+    assert pings == [1]
