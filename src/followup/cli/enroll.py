@@ -3,6 +3,8 @@ many from a CSV file (`--csv FILE [--dry-run]`, see followup.cli.importing)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -41,32 +43,42 @@ def enroll_command(
         raise typer.Exit(import_csv_file(clinic, csv, dry_run=dry_run))
     if first_name is None or phone is None or treated_at is None:
         fail("--first-name, --phone and --treated-at are required (or give --csv FILE)")
+    _enroll_one(
+        clinic,
+        lambda tz: EnrollmentRequest(
+            first_name=first_name,
+            last_name=last_name,
+            phone=phone,
+            email=email,
+            treatment=treatment,
+            treated_at=parse_instant(treated_at, tz, option="--treated-at"),
+            channel=channel,
+            language=lang,
+            practitioner=practitioner,
+            consent_method=consent,
+        ),
+    )
+
+
+ScheduleRow = tuple[str, str, datetime, str]
+
+
+def _enroll_one(clinic: str, make_request: Callable[[ZoneInfo], EnrollmentRequest]) -> None:
+    """Enroll in one transaction and print the schedule in the clinic's local time."""
     with runtime() as rt:
         try:
             with transaction(rt.sessions) as session:
                 found = get_clinic(session, clinic)
                 tz = ZoneInfo(found.timezone)
-                request = EnrollmentRequest(
-                    first_name=first_name,
-                    last_name=last_name,
-                    phone=phone,
-                    email=email,
-                    treatment=treatment,
-                    treated_at=parse_instant(treated_at, tz, option="--treated-at"),
-                    channel=channel,
-                    language=lang,
-                    practitioner=practitioner,
-                    consent_method=consent,
-                )
                 result = enroll(
                     session,
                     found,
-                    request,
+                    make_request(tz),
                     templates_dir=rt.templates_dir,
                     now=rt.clock.now(),
                     actor="cli",
                 )
-                rows = [
+                rows: list[ScheduleRow] = [
                     (m.step or "", m.channel.value, to_local(m.send_at, tz), m.status.value)
                     for m in sorted(result.messages, key=lambda m: (m.send_at, m.channel))
                 ]
@@ -79,6 +91,10 @@ def enroll_command(
         except EnrollmentError as exc:
             fail(f"{exc.field}: {exc}")
     console.print(summary)
+    _print_schedule(rows, tz)
+
+
+def _print_schedule(rows: list[ScheduleRow], tz: ZoneInfo) -> None:
     table = Table("step", "channel", f"send at ({tz.key})", "status")
     for step, chan, local, status in rows:
         table.add_row(step, chan, local.strftime("%a %Y-%m-%d %H:%M %Z"), status)
