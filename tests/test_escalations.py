@@ -30,6 +30,7 @@ from followup.models import (
     Escalation,
     EscalationPriority,
     EscalationStatus,
+    MessageEvent,
     MessageKind,
     MessageStatus,
     OnCallContact,
@@ -110,6 +111,26 @@ def test_urgent_escalation_alerts_every_active_contact(
     assert escalation.notify_count == 1
     assert escalation.last_notified_at == clock.now()
     assert _actions(session, escalation) == [("escalation.open", "system")]
+
+
+def test_every_alert_is_logged_created_in_the_outbox(
+    session: Session, world: World, clock: FixedClock
+) -> None:
+    escalation = _open(session, world, clock, EscalationPriority.NORMAL)
+    clock.advance(timedelta(hours=3))
+    assert sla_sweep(session, clock.now()) == 1  # the reminder is queued the same way
+    alerts = _alerts(session, escalation)
+    events = session.scalars(
+        select(MessageEvent).where(MessageEvent.message_id.in_([a.id for a in alerts]))
+    ).all()
+    assert len(alerts) == 4
+    assert escalation.notify_count == 2
+    assert sorted(event.message_id for event in events) == sorted(a.id for a in alerts)
+    assert {(e.from_status, e.to_status, e.detail, e.actor) for e in events} == {
+        (None, MessageStatus.SCHEDULED, "created", "system")
+    }
+    assert all(a.status is MessageStatus.SCHEDULED and a.created_by == "system" for a in alerts)
+    assert all(a.attempts == 0 and a.send_at == a.next_attempt_at for a in alerts)
 
 
 def test_inbox_item_pages_nobody(session: Session, world: World, clock: FixedClock) -> None:

@@ -1,0 +1,87 @@
+"""Queue several ready-written messages in two statements (the webhook's staff alerts).
+
+The same rows and events as `outbox.queue_message` called once per message: each message
+is `scheduled`, due `at`, and has its `created` MessageEvent; but one multi-row INSERT for
+the messages (RETURNING their ids) and one for their events, instead of an ORM flush per
+message. The rows are not loaded into the session: callers that need the ORM objects use
+`queue_message`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Table, insert
+from sqlalchemy.orm import Session
+
+from followup.models import Channel, MessageEvent, MessageKind, MessageStatus, ScheduledMessage
+
+_MESSAGES: Table = ScheduledMessage.__table__  # type: ignore[assignment]
+_EVENTS: Table = MessageEvent.__table__  # type: ignore[assignment]
+# The ids only name the events, all alike but for message_id: their order does not matter.
+_INSERT_MESSAGES = insert(_MESSAGES).returning(_MESSAGES.c.id)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to queue: where it goes and what it says."""
+
+    channel: Channel
+    body: str
+    recipient: str | None = None
+    subject: str | None = None
+
+
+def queue_messages(
+    session: Session,
+    messages: Sequence[Outgoing],
+    *,
+    clinic_id: int,
+    kind: MessageKind,
+    at: datetime,
+    actor: str,
+    patient_id: int | None = None,
+    escalation_id: int | None = None,
+    expires_at: datetime | None = None,
+) -> list[int]:
+    """Put the messages in the outbox, due now, each with its `created` event; their ids."""
+    if not messages:
+        return []
+    rows = [
+        {
+            "clinic_id": clinic_id,
+            "patient_id": patient_id,
+            "escalation_id": escalation_id,
+            "kind": kind,
+            "channel": message.channel,
+            "recipient": message.recipient,
+            "subject": message.subject,
+            "body": message.body,
+            "send_at": at,
+            "next_attempt_at": at,
+            "expires_at": expires_at,
+            "status": MessageStatus.SCHEDULED,
+            "attempts": 0,
+            "created_by": actor,
+        }
+        for message in messages
+    ]
+    ids = list(session.scalars(_INSERT_MESSAGES, rows))
+    session.execute(
+        insert(_EVENTS),
+        [
+            {
+                "message_id": message_id,
+                "at": at,
+                "from_status": None,
+                "to_status": MessageStatus.SCHEDULED,
+                "detail": "created",
+                "error_code": None,
+                "actor": actor,
+            }
+            for message_id in ids
+        ],
+    )
+    return ids
