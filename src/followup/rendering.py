@@ -19,6 +19,7 @@ import re
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -67,11 +68,18 @@ class TemplateRef:
 
 @dataclass(frozen=True)
 class RenderedSms:
-    """An SMS body ready to send, with its carrier segment analysis."""
+    """An SMS body ready to send, with its carrier segment analysis.
+
+    The analysis is computed on first use and kept: the sender needs only the body, and the
+    analysis costs as much as the render itself.
+    """
 
     template: str
     body: str
-    analysis: SmsAnalysis
+
+    @cached_property
+    def analysis(self) -> SmsAnalysis:
+        return analyze_sms(self.body)
 
 
 @dataclass(frozen=True)
@@ -118,7 +126,7 @@ class MessageRenderer:
         """Render ``<plan>/<step>.sms.<lang>.txt``; the body is trimmed and tidied."""
         name = f"{plan}/{step}.sms.{lang}.txt"
         body = _tidy_sms(self._render(name, lang, context))
-        return RenderedSms(template=name, body=body, analysis=analyze_sms(body))
+        return RenderedSms(template=name, body=body)
 
     def render_email(
         self, plan: str, step: str, lang: str, context: Mapping[str, object]
