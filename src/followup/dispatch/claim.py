@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, Table, and_, case, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
-from followup.models import CLAIMABLE_STATUSES, MessageStatus, ScheduledMessage
+from followup.models import CLAIMABLE_STATUSES, MessageEvent, MessageStatus, ScheduledMessage
 from followup.outbox import transition
 
 
@@ -56,7 +57,7 @@ def claim_due(
                 message,
                 MessageStatus.EXPIRED,
                 at=now,
-                detail="its useful window passed before it could be sent",
+                detail=EXPIRED_DETAIL,
                 actor=owner,
             )
             continue
@@ -84,3 +85,136 @@ def release_unsent(
     message.lease_expires_at = None
     back = MessageStatus.RETRY if message.attempts else MessageStatus.SCHEDULED
     transition(session, message, back, at=now, detail=reason, actor=owner)
+
+
+EXPIRED_DETAIL = "its useful window passed before it could be sent"
+MESSAGES = cast(Table, ScheduledMessage.__table__)
+EVENTS = cast(Table, MessageEvent.__table__)
+
+
+def claim_batch(
+    session: Session, *, owner: str, now: datetime, limit: int, lease_seconds: float
+) -> tuple[list[Row[Any]], int]:
+    """`claim_due` set-based, for the dispatcher's hot path (caller commits).
+
+    Returns the claimed rows (every `scheduled_message` column, attempts already counted)
+    and how many rows were locked, expired ones included. Every status change still gets its
+    `MessageEvent`, written in one multi-row INSERT.
+
+    PostgreSQL: one statement, `UPDATE ... FROM (SELECT ... FOR UPDATE SKIP LOCKED)
+    RETURNING`, which also hands back each row's previous status for its event. SQLite: the
+    transaction already holds the write lock (BEGIN IMMEDIATE), so SELECT then UPDATE.
+    """
+    table = MESSAGES
+    lease_expires_at = now + timedelta(seconds=lease_seconds)
+    expired = and_(table.c.expires_at.is_not(None), table.c.expires_at <= now)
+    if session.get_bind().dialect.name == "postgresql":
+        due = (
+            select(table.c.id, table.c.status.label("from_status"))
+            .where(
+                table.c.status.in_(CLAIMABLE_STATUSES),
+                table.c.next_attempt_at <= now,
+            )
+            .order_by(table.c.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("due")
+        )
+        stamped = type_coerce(lease_expires_at, table.c.lease_expires_at.type)
+        statement = (
+            update(table)
+            .where(table.c.id == due.c.id)
+            .values(
+                status=case((expired, MessageStatus.EXPIRED.value), else_="sending"),
+                attempts=case((expired, table.c.attempts), else_=table.c.attempts + 1),
+                lease_owner=case((expired, table.c.lease_owner), else_=owner),
+                lease_expires_at=case((expired, table.c.lease_expires_at), else_=stamped),
+                updated_at=now,
+            )
+            .returning(*table.c, due.c.from_status)
+        )
+        rows = list(session.execute(statement))
+    else:
+        locked = session.execute(
+            select(table.c.id, table.c.status.label("from_status"), expired.label("expired"))
+            .where(
+                table.c.status.in_(CLAIMABLE_STATUSES),
+                table.c.next_attempt_at <= now,
+            )
+            .order_by(table.c.next_attempt_at)
+            .limit(limit)
+        ).all()
+        gone = [row.id for row in locked if row.expired]
+        if gone:
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(gone))
+                .values(status=MessageStatus.EXPIRED, updated_at=now)
+            )
+        before = {row.id: row.from_status for row in locked}
+        rows = []
+        if len(gone) < len(locked):
+            rows = list(
+                session.execute(
+                    update(table)
+                    .where(table.c.id.in_([row.id for row in locked if not row.expired]))
+                    .values(
+                        status=MessageStatus.SENDING,
+                        attempts=table.c.attempts + 1,
+                        lease_owner=owner,
+                        lease_expires_at=lease_expires_at,
+                        updated_at=now,
+                    )
+                    .returning(*table.c)
+                )
+            )
+        events = [_claim_event(row, before[row.id], now, owner) for row in rows]
+        events += [
+            _event(message_id, before[message_id], MessageStatus.EXPIRED, now, owner)
+            for message_id in gone
+        ]
+        _insert_events(session, events)
+        rows.sort(key=lambda row: (row.next_attempt_at, row.id))
+        return rows, len(locked)
+    events = []
+    claimed = []
+    for row in rows:
+        if row.status is MessageStatus.EXPIRED:
+            events.append(_event(row.id, row.from_status, MessageStatus.EXPIRED, now, owner))
+        else:
+            events.append(_claim_event(row, row.from_status, now, owner))
+            claimed.append(row)
+    _insert_events(session, events)
+    claimed.sort(key=lambda row: (row.next_attempt_at, row.id))
+    return claimed, len(rows)
+
+
+def _claim_event(
+    row: Row[Any], from_status: MessageStatus, now: datetime, owner: str
+) -> dict[str, object]:
+    return _event(row.id, from_status, MessageStatus.SENDING, now, owner, f"attempt {row.attempts}")
+
+
+def _event(
+    message_id: int,
+    from_status: MessageStatus | None,
+    to_status: MessageStatus,
+    now: datetime,
+    owner: str,
+    detail: str = EXPIRED_DETAIL,
+) -> dict[str, object]:
+    return {
+        "message_id": message_id,
+        "at": now,
+        "from_status": from_status,
+        "to_status": to_status,
+        "detail": detail,
+        "error_code": None,
+        "actor": owner,
+    }
+
+
+def _insert_events(session: Session, events: list[dict[str, object]]) -> None:
+    """One multi-row INSERT (SQLAlchemy's insertmanyvalues) for a batch's events."""
+    if events:
+        session.execute(insert(EVENTS), events)

@@ -3,12 +3,12 @@ locked, so the send itself runs outside any transaction and touches no ORM objec
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -16,18 +16,17 @@ from sqlalchemy.orm import Session
 
 from followup.links import LinkSigner
 from followup.models import (
+    Base,
     Channel,
     Clinic,
     Language,
     MessageKind,
     Patient,
-    ScheduledMessage,
     Treatment,
 )
 from followup.phones import display_phone
 from followup.plans import Plan, PlanError, load_plan
 
-_Row = TypeVar("_Row", Patient, Treatment, Clinic)
 _MONTHS = {
     "en": "January February March April May June July August September October November December",
     "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
@@ -70,9 +69,10 @@ class JobBuilder:
     templates_dir: Path
     signer: LinkSigner | None
 
-    def build(
-        self, session: Session, messages: list[ScheduledMessage], now: datetime
-    ) -> list[SendJob]:
+    def build(self, session: Session, messages: Sequence[Any], now: datetime) -> list[SendJob]:
+        """Jobs for claimed messages: ORM objects or the Core rows `claim_batch` returns.
+
+        Patients, treatments and clinics are read as plain Core rows (one query each)."""
         patients = _by_id(session, Patient, {m.patient_id for m in messages})
         treatments = _by_id(session, Treatment, {m.treatment_id for m in messages})
         clinics = _by_id(session, Clinic, {m.clinic_id for m in messages})
@@ -88,15 +88,21 @@ class JobBuilder:
         ]
 
     def _job(
-        self,
-        message: ScheduledMessage,
-        clinic: Clinic,
-        patient: Patient | None,
-        treatment: Treatment | None,
-        now: datetime,
+        self, message: Any, clinic: Any, patient: Any, treatment: Any, now: datetime
     ) -> SendJob:
         to = message.recipient or _patient_address(patient, message.channel)
-        job = SendJob(
+        extra: dict[str, Any] = {}
+        if message.channel is Channel.EMAIL and patient is not None and self.signer is not None:
+            extra["unsubscribe_url"] = self.signer.unsubscribe_url(patient.id, now)
+        if message.kind is MessageKind.PLAN and patient and treatment and message.step:
+            # Only emails carry links; signing them for an SMS would be wasted work.
+            signer = self.signer if message.channel is Channel.EMAIL else None
+            extra["context"] = render_context(
+                clinic, patient, treatment, message.step, self.templates_dir, signer, now
+            )
+            extra["plan"] = treatment.kind
+            extra["step"] = message.step
+        return SendJob(
             message_id=message.id,
             channel=message.channel,
             kind=message.kind,
@@ -109,52 +115,43 @@ class JobBuilder:
             body=message.body,
             subject=message.subject,
             language=patient.language.value if patient is not None else Language.EN.value,
+            **extra,
         )
-        if message.channel is Channel.EMAIL and patient is not None and self.signer is not None:
-            unsubscribe = self.signer.unsubscribe_url(patient.id, now)
-            job = replace(job, unsubscribe_url=unsubscribe)
-        if message.kind is MessageKind.PLAN and patient and treatment and message.step:
-            # Only emails carry links; signing them for an SMS would be wasted work.
-            signer = self.signer if message.channel is Channel.EMAIL else None
-            context = render_context(
-                clinic, patient, treatment, message.step, self.templates_dir, signer, now
-            )
-            job = replace(job, plan=treatment.kind, step=message.step, context=context)
-        return job
 
 
-def _patient_address(patient: Patient | None, channel: Channel) -> str | None:
+def _patient_address(patient: Any, channel: Channel) -> str | None:
     if patient is None:
         return None
-    return patient.phone if channel is Channel.SMS else patient.email
+    address: str | None = patient.phone if channel is Channel.SMS else patient.email
+    return address
 
 
-def _by_id(session: Session, model: type[_Row], ids: Iterable[int | None]) -> dict[int, _Row]:
+def _by_id(session: Session, model: type[Base], ids: Iterable[int | None]) -> dict[int, Any]:
     wanted = [i for i in ids if i is not None]
     if not wanted:
         return {}
-    rows = session.scalars(select(model).where(model.id.in_(wanted))).all()
+    table = model.__table__
+    rows = session.execute(select(table).where(table.c.id.in_(wanted)))
     return {row.id: row for row in rows}
 
 
 def render_context(
-    clinic: Clinic,
-    patient: Patient,
-    treatment: Treatment,
+    clinic: Clinic | Any,
+    patient: Patient | Any,
+    treatment: Treatment | Any,
     step_name: str,
     templates_dir: Path,
     signer: LinkSigner | None,
     now: datetime,
 ) -> dict[str, object]:
     """The template variables of a plan message (see rendering.sample_context)."""
-    plan = cached_plan(templates_dir, treatment.kind)
     lang = patient.language.value
-    treated_on = treatment.treated_at.astimezone(ZoneInfo(clinic.timezone)).date()
-    day = next((s.day for s in plan.steps if s.name == step_name), 0)
+    label, day = _plan_step(templates_dir, treatment.kind, step_name)
+    treated_on = treatment.treated_at.astimezone(_zone(clinic.timezone)).date()
     context: dict[str, object] = {
         "patient": {"first_name": patient.first_name},
         "clinic": {"name": clinic.name, "phone": _display_phone(clinic.contact_phone)},
-        "treatment": {"label": plan.title.lower(), "treated_on": format_day(treated_on, lang)},
+        "treatment": {"label": label, "treated_on": _format_day(treated_on, lang)},
         "step": {"day": day},
     }
     if signer is not None:
@@ -162,6 +159,23 @@ def render_context(
         links["unsubscribe"] = signer.unsubscribe_url(patient.id, now)
         context["links"] = links
     return context
+
+
+@lru_cache(maxsize=1024)
+def _plan_step(templates_dir: Path, plan_name: str, step_name: str) -> tuple[str, int]:
+    """(the plan's label, the step's day): invariant per plan and step."""
+    plan = cached_plan(templates_dir, plan_name)
+    return plan.title.lower(), next((s.day for s in plan.steps if s.name == step_name), 0)
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=4096)
+def _format_day(day: date, lang: str) -> str:
+    return format_day(day, lang)
 
 
 def format_day(day: date, lang: str) -> str:

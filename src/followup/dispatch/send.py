@@ -16,12 +16,16 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from queue import Empty, SimpleQueue
+from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from followup.clock import Clock
 from followup.config import Settings
 from followup.db import transaction
-from followup.dispatch.claim import claim_due
+from followup.dispatch.claim import claim_batch
 from followup.dispatch.context import JobBuilder, SendJob
 from followup.dispatch.outcomes import (
     Outcome,
@@ -70,7 +74,16 @@ STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
 RECORD_GATHER_SECONDS = 0.01
 RECORD_GROUP = 32
 
-# What the consent re-check reads (built once: it runs before every send).
+# What the consent re-check reads (built once: it runs before every send). On PostgreSQL the
+# same read is sent as plain SQL on the thread's own autocommit connection and prepared
+# once per connection: primary-key lookups, a few tens of microseconds server-side.
+CONSENT_SQL = (
+    "SELECT m.status, m.lease_owner, m.send_at, m.lease_expires_at, p.opted_out_at,"
+    " t.paused_at FROM scheduled_message AS m"
+    " LEFT OUTER JOIN patient AS p ON p.id = m.patient_id"
+    " LEFT OUTER JOIN treatment AS t ON t.id = m.treatment_id"
+    " WHERE m.id = %s"
+)
 CONSENT_QUERY = (
     select(
         ScheduledMessage.status,
@@ -187,17 +200,17 @@ class Dispatcher:
         """Claim one batch and settle it; return (rows examined, counts by result)."""
         now = self.clock.now()
         with transaction(self.sessions) as session:
-            claim = claim_due(
+            claimed, examined = claim_batch(
                 session,
                 owner=self.owner,
                 now=now,
                 limit=self.options.batch_size,
                 lease_seconds=self.options.lease_seconds,
             )
-            jobs = self.builder.build(session, claim.messages, now)
+            jobs = self.builder.build(session, claimed, now)
         counts: Counter[str] = Counter()
-        if claim.examined > len(jobs):
-            counts["expired"] = claim.examined - len(jobs)
+        if examined > len(jobs):
+            counts["expired"] = examined - len(jobs)
         if jobs:
             counts.update(self._send_all(jobs))
             log.info(
@@ -206,20 +219,31 @@ class Dispatcher:
                 len(jobs),
                 " ".join(f"{key}={value}" for key, value in sorted(counts.items()) if value),
             )
-        return claim.examined, counts
+        return examined, counts
 
     def _send_all(self, jobs: list[SendJob]) -> Counter[str]:
-        futures: dict[Future[Outcome], int] = {
-            self._pool.submit(self._send_one, job): job.message_id for job in jobs
-        }
-        pending: set[Future[Outcome]] = set(futures)
+        finished: SimpleQueue[tuple[int, Outcome | BaseException]] = SimpleQueue()
+        for job in jobs:
+            self._pool.submit(self._send_into, job, finished)
         counts: Counter[str] = Counter()
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            if pending and len(done) < RECORD_GROUP:
-                more, pending = wait(pending, timeout=RECORD_GATHER_SECONDS)
-                done |= more
-            outcomes = {futures[future]: future.result() for future in done}
+        left = len(jobs)
+        while left:
+            message_id, outcome = finished.get()
+            outcomes = {message_id: _result(outcome)}
+            # Gather what else finishes meanwhile (a little longer while the group is
+            # small), then record the group in one transaction.
+            deadline = time.monotonic() + RECORD_GATHER_SECONDS
+            while len(outcomes) < left:
+                try:
+                    if len(outcomes) < RECORD_GROUP:
+                        remaining = deadline - time.monotonic()
+                        message_id, outcome = finished.get(timeout=max(remaining, 0))
+                    else:
+                        message_id, outcome = finished.get_nowait()
+                except Empty:
+                    break
+                outcomes[message_id] = _result(outcome)
+            left -= len(outcomes)
             with transaction(self.sessions) as session:
                 counts.update(
                     record_outcomes(
@@ -233,6 +257,16 @@ class Dispatcher:
                 )
         return counts
 
+    def _send_into(
+        self, job: SendJob, finished: SimpleQueue[tuple[int, Outcome | BaseException]]
+    ) -> None:
+        outcome: Outcome | BaseException
+        try:
+            outcome = self._send_one(job)
+        except BaseException as exc:  # re-raised by the recording loop, as before
+            outcome = exc
+        finished.put((job.message_id, outcome))
+
     def _send_one(self, job: SendJob) -> Outcome:
         """Runs in a pool thread: never raises for the provider's or the template's faults."""
         # The rate limit may hold a message for a while: wait for the slot first, so the
@@ -242,7 +276,7 @@ class Dispatcher:
             return Released("the worker is stopping")
         try:
             withheld = self._consent_gate(job)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, psycopg.Error) as exc:
             log.warning("consent re-check failed message_id=%s error=%s", job.message_id, exc)
             return Released("could not re-check consent before sending")
         if withheld is not None:
@@ -265,7 +299,7 @@ class Dispatcher:
     def _reader(self) -> Connection:
         """This thread's autocommit connection: each read is its own short transaction."""
         connection: Connection | None = getattr(self._local, "reader", None)
-        if connection is None or connection.closed:
+        if connection is None or connection.closed or connection.invalidated:
             bind = self.sessions.kw["bind"]
             connection = bind.connect().execution_options(isolation_level="AUTOCOMMIT")
             self._local.reader = connection
@@ -273,24 +307,38 @@ class Dispatcher:
                 self._readers.append(connection)
         return connection
 
-    def _consent_gate(self, job: SendJob) -> Outcome | None:
-        """Re-read consent right before sending: an opt-out committed first always wins."""
-        query, params = CONSENT_QUERY, {"message_id": job.message_id}
+    def _consent_row(self, message_id: int) -> tuple[Any, ...] | None:
+        """(status, lease_owner, send_at, lease_expires_at, opted_out_at, paused_at)."""
         if self._sqlite:
             # SQLite: every transaction takes the write lock (BEGIN IMMEDIATE), so no
             # long-lived reader; a short session per check.
             with self.sessions() as session:
-                row = session.execute(query, params).one()
-        else:
-            row = self._reader().execute(query, params).one()
-        if row.status is not MessageStatus.SENDING or row.lease_owner != self.owner:
+                row = session.execute(CONSENT_QUERY, {"message_id": message_id}).one()
+            return (row[0].value, *row[1:])
+        reader = self._reader()
+        driver = reader.connection.driver_connection
+        try:
+            # psycopg 3, autocommit: one round trip, the statement prepared server-side.
+            found = driver.execute(CONSENT_SQL, (message_id,), prepare=True).fetchone()  # type: ignore[union-attr]
+        except psycopg.Error:
+            reader.invalidate()  # a broken connection is not reused
+            raise
+        return tuple(found) if found is not None else None
+
+    def _consent_gate(self, job: SendJob) -> Outcome | None:
+        """Re-read consent right before sending: an opt-out committed first always wins."""
+        row = self._consent_row(job.message_id)
+        if row is None:
+            return Released("the message is gone")
+        status, lease_owner, send_at, lease_expires_at, opted_out_at, paused_at = row
+        if status != MessageStatus.SENDING.value or lease_owner != self.owner:
             return Released("the lease was taken over")
         # Recovery may take over an expired lease and ask the provider: a send must be over
         # (transport timeout <= lease/3) before then, or the answer could be stale.
         margin = timedelta(seconds=self.options.lease_seconds / 3)
-        if row.lease_expires_at is None or row.lease_expires_at <= self.clock.now() + margin:
+        if lease_expires_at is None or lease_expires_at <= self.clock.now() + margin:
             return Released("too little of the lease is left to send safely")
-        return consent_verdict(job, row.opted_out_at, row.paused_at, row.send_at)
+        return consent_verdict(job, opted_out_at, paused_at, send_at)
 
     def _deliver(self, job: SendJob) -> Outcome:
         if job.channel is Channel.SMS:
@@ -334,6 +382,12 @@ class Dispatcher:
             unsubscribe_url=job.unsubscribe_url,
             reply_to=job.reply_to,
         )
+
+
+def _result(outcome: Outcome | BaseException) -> Outcome:
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 def consent_verdict(
