@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, and_, case, insert, select, type_coerce, update
+from sqlalchemy import Row, Select, Table, and_, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from followup.models import CLAIMABLE_STATUSES, MessageEvent, MessageStatus, ScheduledMessage
@@ -90,6 +90,52 @@ def release_unsent(
 EXPIRED_DETAIL = "its useful window passed before it could be sent"
 MESSAGES = cast(Table, ScheduledMessage.__table__)
 EVENTS = cast(Table, MessageEvent.__table__)
+_COLUMNS = ", ".join(f"m.{column.name}" for column in MESSAGES.c)
+_CLAIMED = ", ".join(column.name for column in MESSAGES.c)
+
+# PostgreSQL: lock, lease (or expire) and log a batch in one statement and one round trip.
+# `m.id = ANY(ARRAY(...))` lets the UPDATE find the locked rows by primary key (joined on
+# `due` alone, the planner may hash the whole table). Expired: `expires_at <= now`.
+_CLAIM_PG = (
+    text(
+        f"""
+        WITH due AS (
+            SELECT id, status FROM scheduled_message
+            WHERE status IN ('scheduled', 'retry') AND next_attempt_at <= :now
+            ORDER BY next_attempt_at
+            LIMIT :limit
+            FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+            UPDATE scheduled_message AS m SET
+                status = CASE WHEN m.expires_at <= :now THEN 'expired' ELSE 'sending' END,
+                attempts = CASE WHEN m.expires_at <= :now THEN m.attempts
+                    ELSE m.attempts + 1 END,
+                lease_owner = CASE WHEN m.expires_at <= :now THEN m.lease_owner
+                    ELSE :owner END,
+                lease_expires_at = CASE WHEN m.expires_at <= :now THEN m.lease_expires_at
+                    ELSE :lease_expires_at END,
+                updated_at = :now
+            FROM due
+            WHERE m.id = ANY(ARRAY(SELECT id FROM due)) AND m.id = due.id
+            RETURNING {_COLUMNS}, due.status AS from_status
+        ), logged AS (
+            INSERT INTO message_event
+                (message_id, at, from_status, to_status, detail, error_code, actor)
+            SELECT id, :now, from_status, status,
+                CASE WHEN status = 'expired' THEN :expired_detail
+                    ELSE 'attempt ' || attempts END,
+                NULL, :owner
+            FROM claimed
+        )
+        SELECT {_CLAIMED}, from_status FROM claimed
+        """  # noqa: S608 (the column names come from the model)
+    )
+    .bindparams(
+        bindparam("now", type_=MESSAGES.c.updated_at.type),
+        bindparam("lease_expires_at", type_=MESSAGES.c.lease_expires_at.type),
+    )
+    .columns(*MESSAGES.c, MESSAGES.c.status.label("from_status"))
+)
 
 
 def claim_batch(
@@ -99,94 +145,70 @@ def claim_batch(
 
     Returns the claimed rows (every `scheduled_message` column, attempts already counted)
     and how many rows were locked, expired ones included. Every status change still gets its
-    `MessageEvent`, written in one multi-row INSERT.
+    `MessageEvent` (from_status, to_status, at, detail, actor), as `claim_due` writes them.
 
-    PostgreSQL: one statement, `UPDATE ... FROM (SELECT ... FOR UPDATE SKIP LOCKED)
-    RETURNING`, which also hands back each row's previous status for its event. SQLite: the
-    transaction already holds the write lock (BEGIN IMMEDIATE), so SELECT then UPDATE.
+    PostgreSQL: one statement (`_CLAIM_PG`): `SELECT ... FOR UPDATE SKIP LOCKED`, the UPDATE
+    (RETURNING each row with its previous status) and the events' INSERT. SQLite: the
+    transaction already holds the write lock (BEGIN IMMEDIATE), so SELECT, UPDATE, INSERT.
     """
     table = MESSAGES
     lease_expires_at = now + timedelta(seconds=lease_seconds)
-    expired = and_(table.c.expires_at.is_not(None), table.c.expires_at <= now)
     if session.get_bind().dialect.name == "postgresql":
-        due = (
-            select(table.c.id, table.c.status.label("from_status"))
-            .where(
-                table.c.status.in_(CLAIMABLE_STATUSES),
-                table.c.next_attempt_at <= now,
-            )
-            .order_by(table.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("due")
+        params = {
+            "now": now,
+            "limit": limit,
+            "owner": owner,
+            "lease_expires_at": lease_expires_at,
+            "expired_detail": EXPIRED_DETAIL,
+        }
+        rows = list(session.execute(_CLAIM_PG, params))
+        examined = len(rows)
+        claimed = [row for row in rows if row.status is MessageStatus.SENDING]
+        claimed.sort(key=lambda row: (row.next_attempt_at, row.id))
+        return claimed, examined
+    expired = and_(table.c.expires_at.is_not(None), table.c.expires_at <= now)
+    # SQLite: this transaction holds the write lock (BEGIN IMMEDIATE): read, then write.
+    locked = session.execute(
+        select(table.c.id, table.c.status.label("from_status"), expired.label("expired"))
+        .where(
+            table.c.status.in_(CLAIMABLE_STATUSES),
+            table.c.next_attempt_at <= now,
         )
-        stamped = type_coerce(lease_expires_at, table.c.lease_expires_at.type)
-        statement = (
+        .order_by(table.c.next_attempt_at)
+        .limit(limit)
+    ).all()
+    gone = [row.id for row in locked if row.expired]
+    if gone:
+        session.execute(
             update(table)
-            .where(table.c.id == due.c.id)
-            .values(
-                status=case((expired, MessageStatus.EXPIRED.value), else_="sending"),
-                attempts=case((expired, table.c.attempts), else_=table.c.attempts + 1),
-                lease_owner=case((expired, table.c.lease_owner), else_=owner),
-                lease_expires_at=case((expired, table.c.lease_expires_at), else_=stamped),
-                updated_at=now,
-            )
-            .returning(*table.c, due.c.from_status)
+            .where(table.c.id.in_(gone))
+            .values(status=MessageStatus.EXPIRED, updated_at=now)
         )
-        rows = list(session.execute(statement))
-    else:
-        locked = session.execute(
-            select(table.c.id, table.c.status.label("from_status"), expired.label("expired"))
-            .where(
-                table.c.status.in_(CLAIMABLE_STATUSES),
-                table.c.next_attempt_at <= now,
-            )
-            .order_by(table.c.next_attempt_at)
-            .limit(limit)
-        ).all()
-        gone = [row.id for row in locked if row.expired]
-        if gone:
+    before = {row.id: row.from_status for row in locked}
+    rows = []
+    if len(gone) < len(locked):
+        rows = list(
             session.execute(
                 update(table)
-                .where(table.c.id.in_(gone))
-                .values(status=MessageStatus.EXPIRED, updated_at=now)
-            )
-        before = {row.id: row.from_status for row in locked}
-        rows = []
-        if len(gone) < len(locked):
-            rows = list(
-                session.execute(
-                    update(table)
-                    .where(table.c.id.in_([row.id for row in locked if not row.expired]))
-                    .values(
-                        status=MessageStatus.SENDING,
-                        attempts=table.c.attempts + 1,
-                        lease_owner=owner,
-                        lease_expires_at=lease_expires_at,
-                        updated_at=now,
-                    )
-                    .returning(*table.c)
+                .where(table.c.id.in_([row.id for row in locked if not row.expired]))
+                .values(
+                    status=MessageStatus.SENDING,
+                    attempts=table.c.attempts + 1,
+                    lease_owner=owner,
+                    lease_expires_at=lease_expires_at,
+                    updated_at=now,
                 )
+                .returning(*table.c)
             )
-        events = [_claim_event(row, before[row.id], now, owner) for row in rows]
-        events += [
-            _event(message_id, before[message_id], MessageStatus.EXPIRED, now, owner)
-            for message_id in gone
-        ]
-        _insert_events(session, events)
-        rows.sort(key=lambda row: (row.next_attempt_at, row.id))
-        return rows, len(locked)
-    events = []
-    claimed = []
-    for row in rows:
-        if row.status is MessageStatus.EXPIRED:
-            events.append(_event(row.id, row.from_status, MessageStatus.EXPIRED, now, owner))
-        else:
-            events.append(_claim_event(row, row.from_status, now, owner))
-            claimed.append(row)
+        )
+    events = [_claim_event(row, before[row.id], now, owner) for row in rows]
+    events += [
+        _event(message_id, before[message_id], MessageStatus.EXPIRED, now, owner)
+        for message_id in gone
+    ]
     _insert_events(session, events)
-    claimed.sort(key=lambda row: (row.next_attempt_at, row.id))
-    return claimed, len(rows)
+    rows.sort(key=lambda row: (row.next_attempt_at, row.id))
+    return rows, len(locked)
 
 
 def _claim_event(

@@ -142,7 +142,8 @@ _SENT_PG = text(
             error_message = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = :now
         FROM unnest(CAST(:ids AS integer[]), CAST(:provider_ids AS varchar[]))
             AS v(id, provider_id)
-        WHERE m.id = v.id AND m.status = 'sending' AND m.lease_owner = :owner
+        WHERE m.id = ANY(CAST(:ids AS integer[])) AND m.id = v.id
+            AND m.status = 'sending' AND m.lease_owner = :owner
         RETURNING m.id
     )
     INSERT INTO message_event (message_id, at, from_status, to_status, detail, error_code, actor)
