@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from followup.clock import FixedClock
 from followup.enrollment import DuplicateEnrollment, EnrollmentError
 from followup.models import (
     AuditEvent,
     ChannelPreference,
+    Clinic,
     MessageEvent,
     MessageStatus,
     Patient,
@@ -150,3 +152,40 @@ def test_local_number_uses_the_clinic_country(session: Session, clock: FixedCloc
     clinic = make_clinic(session)
     result = make_enrollment(session, clinic, now=clock.now(), phone="(587) 555-0199")
     assert result.patient.phone == "+15875550199"
+
+
+def test_two_enrollments_of_one_number_at_once_make_one_schedule(
+    engine: Engine, session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    """Two transactions race: the second waits for the first, then sees the duplicate."""
+    with session_factory.begin() as session:
+        clinic_id = make_clinic(session).id
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def enroll_once(minutes_ago: int) -> None:
+        with session_factory() as session:
+            start.wait()
+            try:
+                with session.begin():
+                    clinic = session.get(Clinic, clinic_id)
+                    assert clinic is not None
+                    make_enrollment(
+                        session,
+                        clinic,
+                        now=clock.now(),
+                        treated_at=clock.now() - timedelta(minutes=minutes_ago),
+                    )
+                outcomes.append("enrolled")
+            except DuplicateEnrollment:
+                outcomes.append("duplicate")
+
+    threads = [threading.Thread(target=enroll_once, args=(m,)) for m in (30, 40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["duplicate", "enrolled"]
+    with session_factory() as session:
+        assert _count(session, Patient) == 1
+        assert _count(session, ScheduledMessage) == 3

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from followup.audit import record_audit
@@ -166,6 +166,7 @@ def enroll(
 ) -> EnrollmentResult:
     """Validate, refuse duplicates, then write patient, treatment and messages."""
     valid = validate_enrollment(clinic, request, templates_dir=templates_dir, now=now)
+    _serialize_per_phone(session, clinic, valid.phone)
     patient, existing = find_duplicate(session, clinic, valid)
     if existing is not None:
         raise DuplicateEnrollment(
@@ -200,6 +201,17 @@ def enroll(
         detail={"patient_id": patient.id, "plan": valid.plan.name, "messages": len(messages)},
     )
     return EnrollmentResult(patient=patient, treatment=treatment, messages=messages)
+
+
+def _serialize_per_phone(session: Session, clinic: Clinic, phone: str) -> None:
+    """Two enrollments of one number at once (a double-clicked form, a retried API call)
+    must not both pass the duplicate check. SQLite's BEGIN IMMEDIATE already serializes
+    writers; PostgreSQL takes a lock for this clinic and number until commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"enroll:{clinic.id}:{phone}"},
+        )
 
 
 def _new_patient(clinic: Clinic, valid: ValidEnrollment, *, now: datetime, actor: str) -> Patient:
