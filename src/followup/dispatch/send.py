@@ -19,9 +19,11 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from queue import Empty, SimpleQueue
 from typing import Any
 
@@ -170,6 +172,8 @@ class Dispatcher:
         self._sqlite = sessions.kw["bind"].dialect.name == "sqlite"
         self._readers: list[Connection] = []
         self._readers_lock = threading.Lock()
+        # Set by dispatch_due: run by _send_all once the batch is with the pool.
+        self._meanwhile: Callable[[], None] | None = None
 
     def request_stop(self) -> None:
         """Stop claiming; sends not yet handed to a provider are given back to the queue."""
@@ -187,17 +191,40 @@ class Dispatcher:
             self._readers.clear()
 
     def dispatch_due(self) -> Counter[str]:
-        """Send batches until no due message is left (or a stop is requested)."""
+        """Send batches until no due message is left (or a stop is requested).
+
+        The next batch is claimed while the current one is with the send pool (its claim
+        and job building overlap the sends instead of leaving the pool idle); a batch
+        claimed just before a stop request is given back by the senders, unsent.
+        """
         total: Counter[str] = Counter()
-        while not self._stop.is_set():
-            examined, counts = self.dispatch_batch()
+        if self._stop.is_set():
+            return total
+        batch = self._claim()
+        while True:
+            examined, jobs, counts = batch
+            more = examined >= self.options.batch_size
+            following: list[tuple[int, list[SendJob], Counter[str]]] = []
+            if more:
+                self._meanwhile = partial(self._claim_into, following)
+            try:
+                self._settle(jobs, counts)
+            finally:
+                self._meanwhile = None
             total.update(counts)
-            if examined < self.options.batch_size:
+            if not more or (self._stop.is_set() and not following):
                 break
+            batch = following[0] if following else self._claim()
         return total
 
     def dispatch_batch(self) -> tuple[int, Counter[str]]:
         """Claim one batch and settle it; return (rows examined, counts by result)."""
+        examined, jobs, counts = self._claim()
+        self._settle(jobs, counts)
+        return examined, counts
+
+    def _claim(self) -> tuple[int, list[SendJob], Counter[str]]:
+        """Lease a batch and build its jobs (one transaction): (examined, jobs, counts)."""
         now = self.clock.now()
         with transaction(self.sessions) as session:
             claimed, examined = claim_batch(
@@ -211,20 +238,35 @@ class Dispatcher:
         counts: Counter[str] = Counter()
         if examined > len(jobs):
             counts["expired"] = examined - len(jobs)
-        if jobs:
-            counts.update(self._send_all(jobs))
-            log.info(
-                "dispatch batch owner=%s claimed=%d %s",
-                self.owner,
-                len(jobs),
-                " ".join(f"{key}={value}" for key, value in sorted(counts.items()) if value),
-            )
-        return examined, counts
+        return examined, jobs, counts
+
+    def _claim_into(self, into: list[tuple[int, list[SendJob], Counter[str]]]) -> None:
+        into.append(self._claim())
+
+    def _settle(self, jobs: list[SendJob], counts: Counter[str]) -> None:
+        if not jobs:
+            if self._meanwhile is not None:
+                self._meanwhile()
+            return
+        counts.update(self._send_all(jobs))
+        log.info(
+            "dispatch batch owner=%s claimed=%d %s",
+            self.owner,
+            len(jobs),
+            " ".join(f"{key}={value}" for key, value in sorted(counts.items()) if value),
+        )
 
     def _send_all(self, jobs: list[SendJob]) -> Counter[str]:
         finished: SimpleQueue[tuple[int, Outcome | BaseException]] = SimpleQueue()
         for job in jobs:
             self._pool.submit(self._send_into, job, finished)
+        failure: Exception | None = None
+        meanwhile, self._meanwhile = self._meanwhile, None
+        if meanwhile is not None:
+            try:
+                meanwhile()  # claim the next batch while this one is being sent
+            except Exception as exc:
+                failure = exc  # raised once this batch's outcomes are recorded
         counts: Counter[str] = Counter()
         left = len(jobs)
         while left:
@@ -255,6 +297,8 @@ class Dispatcher:
                         rng=self.rng,
                     )
                 )
+        if failure is not None:
+            raise failure
         return counts
 
     def _send_into(
