@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from followup.links import LinkSigner
 from followup.models import (
-    Base,
     Channel,
     Clinic,
     Language,
@@ -73,9 +72,9 @@ class JobBuilder:
         """Jobs for claimed messages: ORM objects or the Core rows `claim_batch` returns.
 
         Patients, treatments and clinics are read as plain Core rows (one query each)."""
-        patients = _by_id(session, Patient, {m.patient_id for m in messages})
-        treatments = _by_id(session, Treatment, {m.treatment_id for m in messages})
-        clinics = _by_id(session, Clinic, {m.clinic_id for m in messages})
+        patients = _by_id(session, _PATIENT_COLUMNS, {m.patient_id for m in messages})
+        treatments = _by_id(session, _TREATMENT_COLUMNS, {m.treatment_id for m in messages})
+        clinics = _by_id(session, _CLINIC_COLUMNS, {m.clinic_id for m in messages})
         return [
             self._job(
                 m,
@@ -126,12 +125,31 @@ def _patient_address(patient: Any, channel: Channel) -> str | None:
     return address
 
 
-def _by_id(session: Session, model: type[Base], ids: Iterable[int | None]) -> dict[int, Any]:
+# What a job and its render context read (only these: each column is converted per row).
+_PATIENT_COLUMNS = (
+    Patient.id,
+    Patient.first_name,
+    Patient.phone,
+    Patient.email,
+    Patient.language,
+)
+_TREATMENT_COLUMNS = (Treatment.id, Treatment.kind, Treatment.treated_at)
+_CLINIC_COLUMNS = (
+    Clinic.id,
+    Clinic.name,
+    Clinic.timezone,
+    Clinic.contact_phone,
+    Clinic.contact_email,
+    Clinic.sender_number,
+    Clinic.messaging_service_sid,
+)
+
+
+def _by_id(session: Session, columns: tuple[Any, ...], ids: Iterable[int | None]) -> dict[int, Any]:
     wanted = [i for i in ids if i is not None]
     if not wanted:
         return {}
-    table = model.__table__
-    rows = session.execute(select(table).where(table.c.id.in_(wanted)))
+    rows = session.execute(select(*columns).where(columns[0].in_(wanted)))
     return {row.id: row for row in rows}
 
 
