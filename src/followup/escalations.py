@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from followup.audit import record_audit
 from followup.models import (
     PENDING_STATUSES,
+    AuditEvent,
     Channel,
     Clinic,
     Escalation,
@@ -100,15 +101,19 @@ def open_escalation(
     if alerting:
         media_count = len(inbound.media) if inbound and inbound.media else 0
         alerts = _queue_alerts(session, clinic, escalation, recipients, now, texts, media_count)
-    record_audit(
-        session,
-        at=now,
-        actor=SYSTEM_ACTOR,
-        action="escalation.open",
-        clinic_id=clinic.id,
-        target_type="escalation",
-        target_id=escalation.id,
-        detail={"priority": str(priority), "patient_id": patient.id, "alerts": alerts},
+    # The same AuditEvent row record_audit writes, inserted now rather than ORM-flushed.
+    session.execute(
+        _INSERT_AUDIT,
+        {
+            "clinic_id": clinic.id,
+            "actor": SYSTEM_ACTOR,
+            "staff_user_id": None,
+            "action": "escalation.open",
+            "target_type": "escalation",
+            "target_id": escalation.id,
+            "detail": {"priority": str(priority), "patient_id": patient.id, "alerts": alerts},
+            "at": now,
+        },
     )
     log.info("escalation opened id=%s priority=%s alerts=%s", escalation.id, priority, alerts)
     return escalation
@@ -329,6 +334,8 @@ def _queue_alerts(
 
 
 _ESCALATIONS: Table = Escalation.__table__  # type: ignore[assignment]
+_AUDIT: Table = AuditEvent.__table__  # type: ignore[assignment]
+_INSERT_AUDIT = insert(_AUDIT)
 _INSERT_ESCALATION = insert(_ESCALATIONS).returning(_ESCALATIONS.c.id)
 
 
