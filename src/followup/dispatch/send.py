@@ -132,6 +132,14 @@ class DispatchOptions:
 
 
 @dataclass(frozen=True)
+class _Batch:
+    examined: int  # rows locked, expired ones included
+    jobs: list[SendJob]
+    counts: Counter[str]
+    claimed_at: datetime
+
+
+@dataclass(frozen=True)
 class Transports:
     sms: SmsTransport
     email: EmailTransport
@@ -193,38 +201,66 @@ class Dispatcher:
     def dispatch_due(self) -> Counter[str]:
         """Send batches until no due message is left (or a stop is requested).
 
-        The next batch is claimed while the current one is with the send pool (its claim
-        and job building overlap the sends instead of leaving the pool idle); a batch
-        claimed just before a stop request is given back by the senders, unsent.
+        Without a rate limit, the next batch is claimed while the current one is with the
+        send pool (its claim and job building overlap the sends instead of leaving the pool
+        idle). A batch claimed ahead is given back unsent if a stop is requested, or if the
+        batch before took so long that its leases are a third gone (recovery must never
+        find an expired lease on a message nobody tried).
         """
         total: Counter[str] = Counter()
         if self._stop.is_set():
             return total
         batch = self._claim()
+        ahead = self.limiter.per_second is None
+        stale = timedelta(seconds=self.options.lease_seconds / 3)
         while True:
-            examined, jobs, counts = batch
-            more = examined >= self.options.batch_size
-            following: list[tuple[int, list[SendJob], Counter[str]]] = []
-            if more:
+            more = batch.examined >= self.options.batch_size
+            following: list[_Batch] = []
+            if more and ahead and not self._stop.is_set():
                 self._meanwhile = partial(self._claim_into, following)
             try:
-                self._settle(jobs, counts)
+                self._settle(batch.jobs, batch.counts)
             finally:
                 self._meanwhile = None
-            total.update(counts)
-            if not more or (self._stop.is_set() and not following):
+            total.update(batch.counts)
+            if not more:
+                break
+            if following:
+                if self._stop.is_set():
+                    total.update(self._give_back(following[0].jobs, "the worker is stopping"))
+                    break
+                if self.clock.now() - following[0].claimed_at >= stale:
+                    reason = "claimed ahead, but the batch before took too long"
+                    total.update(self._give_back(following[0].jobs, reason))
+                    following.clear()
+            if self._stop.is_set():
                 break
             batch = following[0] if following else self._claim()
         return total
 
+    def _give_back(self, jobs: list[SendJob], reason: str) -> Counter[str]:
+        """Release claimed, never-sent jobs (attempt not counted), in one transaction."""
+        if not jobs:
+            return Counter()
+        outcomes: dict[int, Outcome] = {job.message_id: Released(reason) for job in jobs}
+        with transaction(self.sessions) as session:
+            return record_outcomes(
+                session,
+                outcomes,
+                owner=self.owner,
+                now=self.clock.now(),
+                policy=self.options.retry,
+                rng=self.rng,
+            )
+
     def dispatch_batch(self) -> tuple[int, Counter[str]]:
         """Claim one batch and settle it; return (rows examined, counts by result)."""
-        examined, jobs, counts = self._claim()
-        self._settle(jobs, counts)
-        return examined, counts
+        batch = self._claim()
+        self._settle(batch.jobs, batch.counts)
+        return batch.examined, batch.counts
 
-    def _claim(self) -> tuple[int, list[SendJob], Counter[str]]:
-        """Lease a batch and build its jobs (one transaction): (examined, jobs, counts)."""
+    def _claim(self) -> _Batch:
+        """Lease a batch and build its jobs (one transaction)."""
         now = self.clock.now()
         with transaction(self.sessions) as session:
             claimed, examined = claim_batch(
@@ -238,10 +274,11 @@ class Dispatcher:
         counts: Counter[str] = Counter()
         if examined > len(jobs):
             counts["expired"] = examined - len(jobs)
-        return examined, jobs, counts
+        return _Batch(examined, jobs, counts, now)
 
-    def _claim_into(self, into: list[tuple[int, list[SendJob], Counter[str]]]) -> None:
-        into.append(self._claim())
+    def _claim_into(self, into: list[_Batch]) -> None:
+        if not self._stop.is_set():
+            into.append(self._claim())
 
     def _settle(self, jobs: list[SendJob], counts: Counter[str]) -> None:
         if not jobs:
