@@ -17,6 +17,7 @@ from followup.dispatch.outcomes import opt_out_patient
 from followup.dispatch.send import Dispatcher
 from followup.models import Channel, MessageKind, MessageStatus, Patient, ScheduledMessage
 from followup.testing.twilio_double import TwilioDouble
+from followup.transports.base import NullTransport, OutgoingSms, SendResult
 from followup.transports.twilio_sms import TwilioSmsTransport
 from tests.dispatch_support import (
     SENDER,
@@ -342,3 +343,48 @@ def test_staff_alert_goes_to_its_recipient_even_after_the_patient_opted_out(
     bodies = sorted(m.body for m in double.accepted)
     assert bodies == ["Urgent reply waiting", "You are unsubscribed"]
     assert {m.to for m in double.accepted if m.body.startswith("Urgent")} == {"+14035559999"}
+
+
+class _StopAfterFirstSend(NullTransport):
+    """Asks the dispatcher to stop from inside its first send (like a SIGTERM mid-batch)."""
+
+    dispatcher: Dispatcher
+
+    def send_sms(self, message: OutgoingSms) -> SendResult:
+        self.dispatcher.request_stop()
+        return super().send_sms(message)
+
+
+def test_stop_mid_batch_gives_back_what_was_claimed_ahead_and_returns(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+    templates_dir: Path,
+) -> None:
+    clinic = make_clinic(session)
+    ids = []
+    for i in range(3):
+        patient = make_patient(session, clinic, phone=f"+1403555200{i}", first_name=f"P{i}")
+        treatment = make_treatment(session, patient, clock.now() - timedelta(days=1))
+        ids.append(make_message(session, clinic, patient, treatment, send_at=clock.now()).id)
+    session.commit()
+    sms = _StopAfterFirstSend()
+    # One message per batch: the next batch may be claimed while the first is being sent.
+    dispatcher = make_dispatcher(
+        session_factory, clock, templates_dir, sms=sms, batch_size=1, concurrency=1
+    )
+    sms.dispatcher = dispatcher
+
+    counts = dispatcher.dispatch_due()  # returns: no claiming and releasing in a loop
+
+    assert counts["sent"] == 1
+    assert sms.sms_count == 1
+    session.expire_all()
+    rows = [session.get_one(ScheduledMessage, message_id) for message_id in ids]
+    assert [m.status for m in rows].count(MessageStatus.SENT) == 1
+    for message in rows:
+        if message.status is not MessageStatus.SENT:
+            assert message.status is MessageStatus.SCHEDULED
+            assert message.attempts == 0
+            assert message.lease_owner is None
+    dispatcher.close()
