@@ -97,7 +97,14 @@ class JobBuilder:
             # Only emails carry links; signing them for an SMS would be wasted work.
             signer = self.signer if message.channel is Channel.EMAIL else None
             extra["context"] = render_context(
-                clinic, patient, treatment, message.step, self.templates_dir, signer, now
+                clinic,
+                patient,
+                treatment,
+                message.step,
+                self.templates_dir,
+                signer,
+                now,
+                channel=message.channel,
             )
             extra["plan"] = treatment.kind
             extra["step"] = message.step
@@ -137,6 +144,7 @@ _TREATMENT_COLUMNS = (Treatment.id, Treatment.kind, Treatment.treated_at)
 _CLINIC_COLUMNS = (
     Clinic.id,
     Clinic.name,
+    Clinic.sms_name,
     Clinic.timezone,
     Clinic.contact_phone,
     Clinic.contact_email,
@@ -161,14 +169,21 @@ def render_context(
     templates_dir: Path,
     signer: LinkSigner | None,
     now: datetime,
+    channel: Channel = Channel.EMAIL,
 ) -> dict[str, object]:
-    """The template variables of a plan message (see rendering.sample_context)."""
+    """The template variables of a plan message (see rendering.sample_context).
+
+    SMS bodies use the clinic's short SMS name when it has one: every character of a
+    long clinic name is paid for in every text."""
     lang = patient.language.value
     label, day = _plan_step(templates_dir, treatment.kind, step_name)
     treated_on = treatment.treated_at.astimezone(_zone(clinic.timezone)).date()
     context: dict[str, object] = {
         "patient": {"first_name": patient.first_name},
-        "clinic": {"name": clinic.name, "phone": _display_phone(clinic.contact_phone)},
+        "clinic": {
+            "name": (clinic.sms_name or clinic.name) if channel is Channel.SMS else clinic.name,
+            "phone": _display_phone(clinic.contact_phone),
+        },
         "treatment": {"label": label, "treated_on": _format_day(treated_on, lang)},
         "step": {"day": day},
     }
