@@ -67,16 +67,29 @@ def serve(database_url: str, port: int, data_dir: str, workers: int) -> None:
     os.environ.update(
         BENCH_DATABASE_URL=database_url, BENCH_PORT=str(port), BENCH_DATA_DIR=data_dir
     )
-    uvicorn.run(
-        "webhook:bench_app",
-        factory=True,
-        app_dir=str(Path(__file__).parent),
-        host="127.0.0.1",
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "app_dir": str(Path(__file__).parent),
+        "host": "127.0.0.1",
+        "port": port,
+        "workers": workers,
+        "log_level": "warning",
+        "access_log": False,
+    }
+    if workers == 1:
+        uvicorn.run("webhook:bench_app", **options)
+        return
+    # With several workers uvicorn binds the socket in the parent (protocol number 0), and
+    # asyncio then leaves Nagle on for accepted connections (it sets TCP_NODELAY only for
+    # IPPROTO_TCP sockets): every response waited ~40 ms for the client's delayed ACK,
+    # floor included. Accepted sockets inherit TCP_NODELAY from the listening one.
+    from uvicorn.supervisors import Multiprocess
+
+    sys.path.insert(0, options.pop("app_dir"))  # what uvicorn.run does with app_dir
+    config = uvicorn.Config("webhook:bench_app", **options)
+    sock = config.bind_socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def bench_app() -> Any:
