@@ -9,6 +9,7 @@ with the in-process `TwilioDouble` (followup.testing.twilio_double), and
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -27,15 +28,15 @@ class AcceptedMessage:
     date_created: str
 
 
-class Controls:
+class Controls(ABC):
     """Behaviour switches and read-outs shared by the in-process and remote handles."""
 
-    def _configure(self, config: dict[str, Any]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _configure(self, config: dict[str, Any]) -> None: ...
 
     @property
-    def accepted(self) -> list[AcceptedMessage]:
-        raise NotImplementedError
+    @abstractmethod
+    def accepted(self) -> list[AcceptedMessage]: ...
 
     def set_latency(self, seconds: float) -> None:
         """Delay every API answer by `seconds` (the message is still accepted)."""
