@@ -160,3 +160,27 @@ NewDatabase = Callable[[str], URL]
 def new_database(database_maker: DatabaseMaker) -> NewDatabase:
     """An empty database of the given backend ("sqlite" or "postgres"), for migration tests."""
     return database_maker.new
+
+
+@pytest.fixture
+def cli_env(
+    backend: str, new_database: NewDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> URL:
+    """A migrated database of `backend` with one clinic (slug bow-river), for CLI tests."""
+    from typer.testing import CliRunner
+
+    from followup.cli import _register, app
+
+    _register()
+    url = new_database(backend)
+    monkeypatch.setenv("FOLLOWUP_DATABASE_URL", url.render_as_string(hide_password=False))
+    monkeypatch.setenv("FOLLOWUP_DATA_DIR", str(tmp_path / "var"))
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(
+        app,
+        ["clinic", "add", "--name", "Bow River", "--tz", "America/Edmonton", "--phone",
+         "403-555-0134"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return url

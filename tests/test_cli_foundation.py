@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
@@ -14,27 +12,7 @@ from followup.db import make_engine
 from followup.models import Patient, ScheduledMessage, StaffUser
 from followup.passwords import verify_password
 
-from .conftest import NewDatabase
-
 _register()
-
-
-@pytest.fixture
-def cli_env(
-    backend: str, new_database: NewDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> URL:
-    url = new_database(backend)
-    monkeypatch.setenv("FOLLOWUP_DATABASE_URL", url.render_as_string(hide_password=False))
-    monkeypatch.setenv("FOLLOWUP_DATA_DIR", str(tmp_path / "var"))
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    result = runner.invoke(
-        app,
-        ["clinic", "add", "--name", "Bow River", "--tz", "America/Edmonton", "--phone",
-         "403-555-0134"],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    return url
 
 
 def _count(url: URL, model: type) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 from typer.testing import CliRunner
@@ -14,28 +13,9 @@ from followup.cli import _register, app
 from followup.db import make_engine
 from followup.models import ApiToken, Treatment
 
-from .conftest import NewDatabase
 from .import_support import build_csv
 
 _register()
-
-
-@pytest.fixture
-def cli_env(
-    backend: str, new_database: NewDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> URL:
-    url = new_database(backend)
-    monkeypatch.setenv("FOLLOWUP_DATABASE_URL", url.render_as_string(hide_password=False))
-    monkeypatch.setenv("FOLLOWUP_DATA_DIR", str(tmp_path / "var"))
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    result = runner.invoke(
-        app,
-        ["clinic", "add", "--name", "Bow River", "--tz", "America/Edmonton", "--phone",
-         "403-555-0134"],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    return url
 
 
 def _count(url: URL, column: object) -> int:
