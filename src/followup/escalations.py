@@ -1,22 +1,31 @@
 """The escalation lifecycle: a reply that needs a person, from opening to resolution.
 
 open -> acknowledged -> resolved. Opening one tells the clinic's on-call contacts through
-the outbox (so alerts are retried and audited like patient messages); `sla_sweep` tells
-them again while nobody has acknowledged it. Every staff action writes an audit event with
-the staff member as actor. Functions take the session and `now`; the caller owns the
-transaction.
+the outbox (so alerts are retried and audited like patient messages); `sla_sweep` (in
+followup.escalation_alerts, re-exported here) tells them again while nobody has
+acknowledged it. Every staff action writes an audit event with the staff member as actor.
+Functions take the session and `now`; the caller owns the transaction.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from followup.audit import record_audit
+
+# Staff alerting and the SLA sweep live in escalation_alerts; `X as X` re-exports them, so
+# `from followup.escalations import ...` (the worker, tests) still works.
+from followup.escalation_alerts import MAX_REMINDERS as MAX_REMINDERS
+from followup.escalation_alerts import SYSTEM_ACTOR as SYSTEM_ACTOR
+from followup.escalation_alerts import alert_recipients, queue_alerts
+from followup.escalation_alerts import escalation_sla_sweep as escalation_sla_sweep
+from followup.escalation_alerts import sla_due_at as sla_due_at
+from followup.escalation_alerts import sla_sweep as sla_sweep
 from followup.models import (
     PENDING_STATUSES,
     AuditEvent,
@@ -28,7 +37,6 @@ from followup.models import (
     InboundMessage,
     MessageKind,
     MessageStatus,
-    OnCallContact,
     Patient,
     ScheduledMessage,
     StaffNote,
@@ -36,21 +44,14 @@ from followup.models import (
     Treatment,
 )
 from followup.outbox import queue_message, transition
-from followup.outbox_bulk import Outgoing, queue_messages
-from followup.rendering import default_templates_dir
-from followup.reply_texts import ReplyTextError, ReplyTexts, StaffAlert, reply_texts
-from followup.runtime import Runtime
+from followup.reply_texts import ReplyTexts
 
 log = logging.getLogger(__name__)
 
-SYSTEM_ACTOR = "system"
 MAX_NOTE_LENGTH = 5000
 # Twilio refuses bodies over 1600 characters; longer staff replies belong in a phone call.
 MAX_REPLY_LENGTH = 1600
 MAX_OUTCOME_LENGTH = 2000
-# After this many reminders a person has ignored repeated pages; more pages don't help,
-# and the dashboard keeps showing the escalation as overdue.
-MAX_REMINDERS = 5
 _REASON_LENGTH = 300
 
 
@@ -82,7 +83,7 @@ def open_escalation(
     flush per object."""
     alerting = priority is not EscalationPriority.INBOX
     urgent = priority is EscalationPriority.URGENT
-    recipients = _recipients(session, clinic, urgent=urgent) if alerting else []
+    recipients = alert_recipients(session, clinic, urgent=urgent) if alerting else []
     escalation = _insert_escalation(
         session,
         clinic_id=clinic.id,
@@ -93,30 +94,38 @@ def open_escalation(
         status=EscalationStatus.OPEN,
         reason=reason[:_REASON_LENGTH],
         opened_at=now,
-        # What _alert records, written with the row rather than by a second UPDATE.
+        # What a reminder (escalation_alerts) records, written with the row, not an UPDATE.
         last_notified_at=now if alerting else None,
         notify_count=1 if alerting else 0,
     )
     alerts = 0
     if alerting:
         media_count = len(inbound.media) if inbound and inbound.media else 0
-        alerts = _queue_alerts(session, clinic, escalation, recipients, now, texts, media_count)
+        alerts = queue_alerts(session, clinic, escalation, recipients, now, texts, media_count)
+    _audit_open(session, escalation, alerts, now)
+    log.info("escalation opened id=%s priority=%s alerts=%s", escalation.id, priority, alerts)
+    return escalation
+
+
+def _audit_open(session: Session, escalation: Escalation, alerts: int, now: datetime) -> None:
     # The same AuditEvent row record_audit writes, inserted now rather than ORM-flushed.
     session.execute(
         _INSERT_AUDIT,
         {
-            "clinic_id": clinic.id,
+            "clinic_id": escalation.clinic_id,
             "actor": SYSTEM_ACTOR,
             "staff_user_id": None,
             "action": "escalation.open",
             "target_type": "escalation",
             "target_id": escalation.id,
-            "detail": {"priority": str(priority), "patient_id": patient.id, "alerts": alerts},
+            "detail": {
+                "priority": str(escalation.priority),
+                "patient_id": escalation.patient_id,
+                "alerts": alerts,
+            },
             "at": now,
         },
     )
-    log.info("escalation opened id=%s priority=%s alerts=%s", escalation.id, priority, alerts)
-    return escalation
 
 
 def acknowledge(session: Session, escalation: Escalation, staff: StaffUser, now: datetime) -> None:
@@ -217,122 +226,6 @@ def resolve(
     _audit(session, escalation, staff, now, "escalation.resolve")
 
 
-def sla_due_at(escalation: Escalation, clinic: Clinic) -> datetime | None:
-    """When the on-call contacts are next reminded, or None (inbox items, or done)."""
-    if escalation.status is not EscalationStatus.OPEN:
-        return None
-    if escalation.priority is EscalationPriority.INBOX or escalation.notify_count > MAX_REMINDERS:
-        return None
-    urgent = escalation.priority is EscalationPriority.URGENT
-    minutes = clinic.urgent_sla_minutes if urgent else clinic.normal_sla_minutes
-    return (escalation.last_notified_at or escalation.opened_at) + timedelta(minutes=minutes)
-
-
-def sla_sweep(session: Session, now: datetime, texts: ReplyTexts | None = None) -> int:
-    """Re-alert the on-call contacts for every open escalation past its SLA; return how many.
-
-    Rows are locked (skipping ones another sweeper holds), so two workers never double-page.
-    """
-    candidates = session.execute(
-        select(Escalation, Clinic)
-        .join(Clinic, Clinic.id == Escalation.clinic_id)
-        .where(
-            Escalation.status == EscalationStatus.OPEN,
-            Escalation.priority != EscalationPriority.INBOX,
-            Escalation.notify_count <= MAX_REMINDERS,
-        )
-        .order_by(Escalation.opened_at)
-        .with_for_update(of=Escalation, skip_locked=True)
-    ).all()
-    reminded = 0
-    for escalation, clinic in candidates:
-        due = sla_due_at(escalation, clinic)
-        if due is None or due > now:
-            continue
-        inbound = (
-            session.get(InboundMessage, escalation.inbound_message_id)
-            if escalation.inbound_message_id
-            else None
-        )
-        media_count = len(inbound.media) if inbound and inbound.media else 0
-        _alert(session, clinic, escalation, now, texts, media_count, reminder=True)
-        record_audit(
-            session,
-            at=now,
-            actor=SYSTEM_ACTOR,
-            action="escalation.remind",
-            clinic_id=clinic.id,
-            target_type="escalation",
-            target_id=escalation.id,
-            detail={"notify_count": escalation.notify_count},
-        )
-        reminded += 1
-    return reminded
-
-
-def _alert(
-    session: Session,
-    clinic: Clinic,
-    escalation: Escalation,
-    now: datetime,
-    texts: ReplyTexts | None,
-    media_count: int,
-    *,
-    reminder: bool,
-) -> int:
-    """Queue one alert per on-call address; return how many were queued."""
-    urgent = escalation.priority is EscalationPriority.URGENT
-    recipients = _recipients(session, clinic, urgent=urgent)
-    queued = _queue_alerts(
-        session, clinic, escalation, recipients, now, texts, media_count, reminder=reminder
-    )
-    escalation.last_notified_at = now
-    escalation.notify_count += 1
-    return queued
-
-
-def _queue_alerts(
-    session: Session,
-    clinic: Clinic,
-    escalation: Escalation,
-    recipients: list[tuple[Channel, str]],
-    now: datetime,
-    texts: ReplyTexts | None,
-    media_count: int,
-    *,
-    reminder: bool = False,
-) -> int:
-    """Queue one alert per on-call address (with its outbox events); return how many."""
-    if not recipients:
-        log.warning("escalation %s: clinic %s has nobody to alert", escalation.id, clinic.id)
-        return 0
-    try:
-        alert = (texts or reply_texts(default_templates_dir())).alert(
-            clinic, escalation, media_count=media_count, reminder=reminder
-        )
-    except ReplyTextError:
-        # Staff must hear about it even if someone broke the alert template.
-        log.exception("staff alert template cannot be rendered; sending the plain one")
-        text = f"{escalation.priority.upper()} patient reply #{escalation.id}: see the dashboard."
-        alert = StaffAlert(sms=text, subject=text, email=text + "\n")
-    queue_messages(
-        session,
-        [
-            Outgoing(channel, alert.sms, recipient=address)
-            if channel is Channel.SMS
-            else Outgoing(channel, alert.email, recipient=address, subject=alert.subject)
-            for channel, address in recipients
-        ],
-        clinic_id=clinic.id,
-        kind=MessageKind.STAFF_ALERT,
-        at=now,
-        actor=SYSTEM_ACTOR,
-        patient_id=escalation.patient_id,
-        escalation_id=escalation.id,
-    )
-    return len(recipients)
-
-
 _ESCALATIONS: Table = Escalation.__table__  # type: ignore[assignment]
 _AUDIT: Table = AuditEvent.__table__  # type: ignore[assignment]
 _INSERT_AUDIT = insert(_AUDIT)
@@ -349,29 +242,6 @@ def _insert_escalation(session: Session, **values: Any) -> Escalation:
     make_transient_to_detached(escalation)
     session.add(escalation)
     return escalation
-
-
-# Built once (composing a statement costs as much CPU as running it); addresses only.
-_URGENT_CONTACTS = (
-    select(OnCallContact.phone, OnCallContact.email)
-    .where(OnCallContact.clinic_id == bindparam("clinic_id"), OnCallContact.active.is_(True))
-    .order_by(OnCallContact.id)
-)
-_NORMAL_CONTACTS = _URGENT_CONTACTS.where(OnCallContact.urgent_only.is_(False))
-
-
-def _recipients(session: Session, clinic: Clinic, *, urgent: bool) -> list[tuple[Channel, str]]:
-    query = _URGENT_CONTACTS if urgent else _NORMAL_CONTACTS
-    recipients: list[tuple[Channel, str]] = []
-    for phone, email in session.execute(query, {"clinic_id": clinic.id}):
-        if phone:
-            recipients.append((Channel.SMS, phone))
-        if email:
-            recipients.append((Channel.EMAIL, email))
-    if not recipients and clinic.contact_email:
-        # Nobody on call: the clinic's own inbox is better than telling no one.
-        recipients.append((Channel.EMAIL, clinic.contact_email))
-    return list(dict.fromkeys(recipients))
 
 
 def _mark_acknowledged(
@@ -441,13 +311,3 @@ def _audit(
         target_id=escalation.id,
         detail={"patient_id": escalation.patient_id, **(detail or {})},
     )
-
-
-def escalation_sla_sweep(runtime: Runtime) -> int:
-    """The worker's periodic job: one transaction, the runtime's clock."""
-    texts = reply_texts(runtime.settings.templates_dir, runtime.settings.public_url)
-    with runtime.sessions() as session, session.begin():
-        reminded = sla_sweep(session, runtime.clock.now(), texts)
-    if reminded:
-        log.info("escalation sla sweep reminded=%s", reminded)
-    return reminded

@@ -23,11 +23,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+# Finding the sender lives in inbound_sender; `X as X` re-exports it, so
+# `from followup.inbound import ...` still works.
+from followup.inbound_sender import Sender as Sender
+from followup.inbound_sender import find_clinic as find_clinic
+from followup.inbound_sender import find_sender as find_sender
 from followup.links import PatientLink
 from followup.models import Channel, Clinic, InboundMessage, Patient, Treatment
 from followup.phones import mask_phone
@@ -131,19 +136,6 @@ def _media(form: Mapping[str, str]) -> list[dict[str, str]]:
             kind = _clean(form.get(f"MediaContentType{index}"), 100).strip()
             media.append({"url": url, "content_type": kind})
     return media
-
-
-@dataclass(frozen=True)
-class Sender:
-    """Who texted: the clinic that owns the number, and its patients at the From number."""
-
-    clinic: Clinic | None
-    patients: list[Patient]
-    treatment: Treatment | None  # the most recent treatment of patients[0]
-
-    @property
-    def patient(self) -> Patient | None:
-        return self.patients[0] if self.patients else None
 
 
 def receive_sms(
@@ -288,59 +280,6 @@ def _log(
 def _masked(phone: str) -> str:
     # Parsing the number to mask it costs more than classifying the reply.
     return mask_phone(phone)
-
-
-# Built once: composing the statement per request cost as much CPU as running it.
-_SENDER_QUERY = (
-    select(Patient, Treatment, Clinic)
-    .join(Clinic, Clinic.id == Patient.clinic_id)
-    .outerjoin(Treatment, Treatment.patient_id == Patient.id)
-    .where(
-        Clinic.sender_number == bindparam("to_number"),
-        Patient.phone == bindparam("from_number"),
-    )
-    .order_by(Treatment.treated_at.desc().nullslast(), Treatment.id.desc(), Patient.id.desc())
-)
-
-
-def find_sender(session: Session, sms: InboundSms) -> Sender:
-    """The clinic that owns the number texted and its patients at the From number, most
-    recently treated first (a family may share a phone; the latest treatment is the one a
-    reply is most likely about). One query in the usual case."""
-    rows = session.execute(
-        _SENDER_QUERY, {"to_number": sms.to_number, "from_number": sms.from_number}
-    ).all()
-    if rows:
-        patients = list(dict.fromkeys(patient for patient, _, _ in rows))
-        return Sender(rows[0][2], patients, rows[0][1])
-    clinic = find_clinic(session, sms)
-    if clinic is None or clinic.sender_number == sms.to_number:
-        return Sender(clinic, [], None)
-    return _patients_of(session, clinic, sms.from_number)
-
-
-def _patients_of(session: Session, clinic: Clinic, phone: str) -> Sender:
-    rows = session.execute(
-        select(Patient, Treatment)
-        .outerjoin(Treatment, Treatment.patient_id == Patient.id)
-        .where(Patient.clinic_id == clinic.id, Patient.phone == phone)
-        .order_by(Treatment.treated_at.desc().nullslast(), Treatment.id.desc(), Patient.id.desc())
-    ).all()
-    patients = list(dict.fromkeys(patient for patient, _ in rows))
-    return Sender(clinic, patients, rows[0][1] if rows else None)
-
-
-def find_clinic(session: Session, sms: InboundSms) -> Clinic | None:
-    """The clinic that owns the number the patient texted (or its Messaging Service)."""
-    clinic = session.scalar(select(Clinic).where(Clinic.sender_number == sms.to_number))
-    if clinic is None and sms.messaging_service_sid:
-        clinic = session.scalar(
-            select(Clinic)
-            .where(Clinic.messaging_service_sid == sms.messaging_service_sid)
-            .order_by(Clinic.id)
-            .limit(1)
-        )
-    return clinic
 
 
 def link_sid(token: str) -> str:
