@@ -1,8 +1,10 @@
 """Delivery: claim due messages, send them through the transports, record the outcome.
 
 claim.py (lease a batch), context.py (rows -> SendJob), send.py (the Dispatcher),
-outcomes.py (sent / retry / failed / opt-out / email fall-back), recovery.py (expired
-leases), status.py (provider delivery reports), ratelimit.py, housekeeping.py.
+options.py (its options and transports), consent.py (the consent re-check before a send),
+messages.py (SendJob -> the SMS or email), outcomes.py (sent / retry / failed / opt-out /
+email fall-back), accepted.py (accepted sends, set-based), recovery.py (expired leases),
+status.py (provider delivery reports), ratelimit.py, housekeeping.py.
 """
 
 from followup.dispatch.context import JobBuilder, SendJob

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from followup.dispatch.claim import EVENTS, MESSAGES, release_unsent
+from followup.dispatch.accepted import record_accepted
+from followup.dispatch.claim import release_unsent
 from followup.models import (
     Channel,
     MessageKind,
@@ -113,7 +114,7 @@ def record_outcomes(
         for message_id, outcome in outcomes.items()
         if isinstance(outcome, Sent)
     }
-    settled = _record_sent(session, sent, owner=owner, now=now) if sent else set()
+    settled = record_accepted(session, sent, owner=owner, now=now) if sent else set()
     if settled:
         counts["sent"] += len(settled)
     rest = [message_id for message_id in outcomes if message_id not in settled]
@@ -132,83 +133,6 @@ def record_outcomes(
             continue
         counts[_apply(session, message, outcome, owner=owner, now=now, policy=policy, rng=rng)] += 1
     return counts
-
-
-_SENT_PG = text(
-    """
-    WITH done AS (
-        UPDATE scheduled_message AS m
-        SET status = 'sent', provider_id = v.provider_id, sent_at = :now, error_code = NULL,
-            error_message = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = :now
-        FROM unnest(CAST(:ids AS integer[]), CAST(:provider_ids AS varchar[]))
-            AS v(id, provider_id)
-        WHERE m.id = ANY(CAST(:ids AS integer[])) AND m.id = v.id
-            AND m.status = 'sending' AND m.lease_owner = :owner
-        RETURNING m.id
-    )
-    INSERT INTO message_event (message_id, at, from_status, to_status, detail, error_code, actor)
-    SELECT id, :now, 'sending', 'sent', 'accepted', NULL, :owner FROM done
-    RETURNING message_id
-    """
-).bindparams(bindparam("now", type_=ScheduledMessage.__table__.c.sent_at.type))
-
-
-def _record_sent(
-    session: Session, sent: Mapping[int, str], *, owner: str, now: datetime
-) -> set[int]:
-    """Mark sent the messages still leased to `owner`; return their ids (same effect as
-    `mark_sent`, events included). Ids not returned lost their lease meanwhile."""
-    ids = sorted(sent)  # a steady lock order
-    if session.get_bind().dialect.name == "postgresql":
-        params = {
-            "ids": ids,
-            "provider_ids": [sent[i] for i in ids],
-            "now": now,
-            "owner": owner,
-        }
-        return set(session.scalars(_SENT_PG, params))
-    # SQLite: this transaction holds the write lock (BEGIN IMMEDIATE): read, then write.
-    table = MESSAGES
-    held = session.scalars(
-        select(table.c.id).where(
-            table.c.id.in_(ids),
-            table.c.status == MessageStatus.SENDING,
-            table.c.lease_owner == owner,
-        )
-    ).all()
-    if not held:
-        return set()
-    session.execute(
-        update(table)
-        .where(table.c.id == bindparam("message_id"))
-        .values(
-            status=MessageStatus.SENT,
-            provider_id=bindparam("pid"),
-            sent_at=now,
-            error_code=None,
-            error_message=None,
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=now,
-        ),
-        [{"message_id": i, "pid": sent[i]} for i in held],
-    )
-    session.execute(
-        insert(EVENTS),
-        [
-            {
-                "message_id": i,
-                "at": now,
-                "from_status": MessageStatus.SENDING,
-                "to_status": MessageStatus.SENT,
-                "detail": "accepted",
-                "error_code": None,
-                "actor": owner,
-            }
-            for i in held
-        ],
-    )
-    return set(held)
 
 
 def _apply(

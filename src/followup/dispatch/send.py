@@ -21,114 +21,49 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from queue import Empty, SimpleQueue
-from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from followup.clock import Clock
-from followup.config import Settings
 from followup.db import transaction
 from followup.dispatch.claim import claim_batch
+from followup.dispatch.consent import ConsentReader, consent_gate
 from followup.dispatch.context import JobBuilder, SendJob
+from followup.dispatch.messages import outgoing_email, outgoing_sms, sms_body
+from followup.dispatch.options import DispatchOptions as DispatchOptions
+from followup.dispatch.options import Transports as Transports
 from followup.dispatch.outcomes import (
     Outcome,
     Permanent,
     Released,
-    RetryPolicy,
     Sent,
     Transient,
-    Withheld,
     record_outcomes,
 )
 from followup.dispatch.ratelimit import SenderRateLimiter
 from followup.links import LinkSigner
-from followup.models import (
-    Channel,
-    MessageKind,
-    MessageStatus,
-    Patient,
-    ScheduledMessage,
-    Treatment,
-)
+from followup.models import Channel
 from followup.plans import PlanError
 from followup.rendering import MessageRenderer, TemplateRenderError
 from followup.runtime import Runtime
 from followup.transports.base import (
-    EmailTransport,
     OutgoingEmail,
     OutgoingSms,
     PermanentSendError,
-    SmsTransport,
     TransientSendError,
 )
 from followup.transports.factory import build_transports
 
 log = logging.getLogger(__name__)
-STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
 # Outcomes are recorded in groups: wait this long for more sends to finish before writing.
 RECORD_GATHER_SECONDS = 0.01
 RECORD_GROUP = 32
-
-# What the consent re-check reads (built once: it runs before every send). On PostgreSQL the
-# same read is sent as plain SQL on the thread's own autocommit connection and prepared
-# once per connection: primary-key lookups, a few tens of microseconds server-side.
-CONSENT_SQL = (
-    "SELECT m.status, m.lease_owner, m.send_at, m.lease_expires_at, p.opted_out_at,"
-    " t.paused_at FROM scheduled_message AS m"
-    " LEFT OUTER JOIN patient AS p ON p.id = m.patient_id"
-    " LEFT OUTER JOIN treatment AS t ON t.id = m.treatment_id"
-    " WHERE m.id = %s"
-)
-CONSENT_QUERY = (
-    select(
-        ScheduledMessage.status,
-        ScheduledMessage.lease_owner,
-        ScheduledMessage.send_at,
-        ScheduledMessage.lease_expires_at,
-        Patient.opted_out_at,
-        Treatment.paused_at,
-    )
-    .select_from(ScheduledMessage)
-    .outerjoin(Patient, Patient.id == ScheduledMessage.patient_id)
-    .outerjoin(Treatment, Treatment.id == ScheduledMessage.treatment_id)
-    .where(ScheduledMessage.id == bindparam("message_id"))
-)
-
-
-@dataclass(frozen=True)
-class DispatchOptions:
-    batch_size: int = 200
-    concurrency: int = 8
-    lease_seconds: float = 120
-    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(max_attempts=6))
-    rate_limit_per_second: float | None = None
-    email_from: str = "followup@clinic.invalid"
-    status_callback_url: str | None = None
-    messaging_service_sid: str | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DispatchOptions:
-        return cls(
-            batch_size=settings.dispatch_batch_size,
-            concurrency=settings.send_concurrency,
-            lease_seconds=settings.lease_seconds,
-            retry=RetryPolicy(
-                max_attempts=settings.max_attempts,
-                base_seconds=settings.retry_base_seconds,
-                cap_seconds=settings.retry_max_seconds,
-            ),
-            rate_limit_per_second=settings.rate_limit_per_second,
-            email_from=settings.email_from,
-            status_callback_url=settings.public_url + STATUS_CALLBACK_PATH,
-            messaging_service_sid=settings.twilio_messaging_service_sid,
-        )
 
 
 @dataclass(frozen=True)
@@ -137,12 +72,6 @@ class _Batch:
     jobs: list[SendJob]
     counts: Counter[str]
     claimed_at: datetime
-
-
-@dataclass(frozen=True)
-class Transports:
-    sms: SmsTransport
-    email: EmailTransport
 
 
 def new_owner_id() -> str:
@@ -176,10 +105,7 @@ class Dispatcher:
         self.limiter = limiter or SenderRateLimiter(options.rate_limit_per_second)
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="send")
-        self._local = threading.local()
-        self._sqlite = sessions.kw["bind"].dialect.name == "sqlite"
-        self._readers: list[Connection] = []
-        self._readers_lock = threading.Lock()
+        self._consent = ConsentReader(sessions)
         # Set by dispatch_due: run by _send_all once the batch is with the pool.
         self._meanwhile: Callable[[], None] | None = None
 
@@ -193,10 +119,7 @@ class Dispatcher:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
-        with self._readers_lock:
-            for connection in self._readers:
-                connection.close()
-            self._readers.clear()
+        self._consent.close()
 
     def dispatch_due(self) -> Counter[str]:
         """Send batches until no due message is left (or a stop is requested).
@@ -377,49 +300,15 @@ class Dispatcher:
             log.exception("unexpected send error message_id=%s", job.message_id)
             return Transient(f"unexpected error: {type(exc).__name__}", maybe_sent=True)
 
-    def _reader(self) -> Connection:
-        """This thread's autocommit connection: each read is its own short transaction."""
-        connection: Connection | None = getattr(self._local, "reader", None)
-        if connection is None or connection.closed or connection.invalidated:
-            bind = self.sessions.kw["bind"]
-            connection = bind.connect().execution_options(isolation_level="AUTOCOMMIT")
-            self._local.reader = connection
-            with self._readers_lock:
-                self._readers.append(connection)
-        return connection
-
-    def _consent_row(self, message_id: int) -> tuple[Any, ...] | None:
-        """(status, lease_owner, send_at, lease_expires_at, opted_out_at, paused_at)."""
-        if self._sqlite:
-            # SQLite: every transaction takes the write lock (BEGIN IMMEDIATE), so no
-            # long-lived reader; a short session per check.
-            with self.sessions() as session:
-                row = session.execute(CONSENT_QUERY, {"message_id": message_id}).one()
-            return (row[0].value, *row[1:])
-        reader = self._reader()
-        driver = reader.connection.driver_connection
-        try:
-            # psycopg 3, autocommit: one round trip, the statement prepared server-side.
-            found = driver.execute(CONSENT_SQL, (message_id,), prepare=True).fetchone()  # type: ignore[union-attr]
-        except psycopg.Error:
-            reader.invalidate()  # a broken connection is not reused
-            raise
-        return tuple(found) if found is not None else None
-
     def _consent_gate(self, job: SendJob) -> Outcome | None:
         """Re-read consent right before sending: an opt-out committed first always wins."""
-        row = self._consent_row(job.message_id)
-        if row is None:
-            return Released("the message is gone")
-        status, lease_owner, send_at, lease_expires_at, opted_out_at, paused_at = row
-        if status != MessageStatus.SENDING.value or lease_owner != self.owner:
-            return Released("the lease was taken over")
-        # Recovery may take over an expired lease and ask the provider: a send must be over
-        # (transport timeout <= lease/3) before then, or the answer could be stale.
-        margin = timedelta(seconds=self.options.lease_seconds / 3)
-        if lease_expires_at is None or lease_expires_at <= self.clock.now() + margin:
-            return Released("too little of the lease is left to send safely")
-        return consent_verdict(job, opted_out_at, paused_at, send_at)
+        return consent_gate(
+            job,
+            self._consent.row(job.message_id),
+            owner=self.owner,
+            lease_seconds=self.options.lease_seconds,
+            clock=self.clock,
+        )
 
     def _deliver(self, job: SendJob) -> Outcome:
         if job.channel is Channel.SMS:
@@ -430,67 +319,24 @@ class Dispatcher:
         return Sent(result.provider_id, result.provider_status)
 
     def sms_body(self, job: SendJob) -> str:
-        if job.plan is not None and job.step is not None:
-            return self.renderer.render_sms(job.plan, job.step, job.language, job.context).body
-        return job.body or ""
+        return sms_body(self.renderer, job)
 
     def outgoing_sms(self, job: SendJob) -> OutgoingSms:
-        service = job.messaging_service_sid or (
-            None if job.from_number else self.options.messaging_service_sid
-        )
-        return OutgoingSms(
-            to=job.to or "",
-            body=self.sms_body(job),
-            reference=f"msg-{job.message_id}",
-            from_number=None if service else job.from_number,
-            messaging_service_sid=service,
-            status_callback=self.options.status_callback_url,
+        return outgoing_sms(
+            self.renderer,
+            job,
+            messaging_service_sid=self.options.messaging_service_sid,
+            status_callback_url=self.options.status_callback_url,
         )
 
     def outgoing_email(self, job: SendJob) -> OutgoingEmail:
-        if job.plan is not None and job.step is not None:
-            email = self.renderer.render_email(job.plan, job.step, job.language, job.context)
-            subject, text, html = email.subject, email.text, email.html
-        else:
-            subject, text, html = job.subject or "A message from your clinic", job.body or "", None
-        return OutgoingEmail(
-            to=job.to or "",
-            from_address=self.options.email_from,
-            subject=subject,
-            text=text,
-            html=html,
-            reference=f"msg-{job.message_id}",
-            unsubscribe_url=job.unsubscribe_url,
-            reply_to=job.reply_to,
-        )
+        return outgoing_email(self.renderer, job, email_from=self.options.email_from)
 
 
 def _result(outcome: Outcome | BaseException) -> Outcome:
     if isinstance(outcome, BaseException):
         raise outcome
     return outcome
-
-
-def consent_verdict(
-    job: SendJob,
-    opted_out_at: datetime | None,
-    paused_at: datetime | None,
-    send_at: datetime,
-) -> Outcome | None:
-    """Withheld if the patient opted out (or the treatment is paused), else None.
-
-    Staff alerts go to staff, not the patient. An auto-reply queued at or after the opt-out
-    is its confirmation, which carriers require us to send.
-    """
-    if job.kind is MessageKind.STAFF_ALERT or job.patient_id is None:
-        return None
-    if opted_out_at is not None:
-        confirmation = job.kind is MessageKind.AUTO_REPLY and send_at >= opted_out_at
-        if not confirmation:
-            return Withheld(MessageStatus.CANCELLED, "the patient opted out before it was sent")
-    if paused_at is not None and job.kind is MessageKind.PLAN:
-        return Withheld(MessageStatus.PAUSED, "the treatment's follow-up is paused")
-    return None
 
 
 def build_dispatcher(
