@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from typing import TextIO
 
 from followup.phones import mask_phone
 
@@ -29,8 +30,21 @@ class RedactPhones(logging.Filter):
         return True
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time, not the one seen at start-up (a test
+    runner swaps it per test; a handler holding an old one writes to a closed file)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 def configure_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S%z")
     )
