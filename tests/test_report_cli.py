@@ -12,9 +12,6 @@ from typer.testing import CliRunner
 from followup.cli import app
 
 from .import_support import build_csv
-from .test_import_cli import cli_env
-
-__all__ = ["cli_env"]
 
 
 def _import(tmp_path: Path) -> None:
