@@ -54,10 +54,10 @@ def test_concurrent_duplicate_delivery_has_one_effect(
 
     def deliver_again() -> None:
         with session_factory() as other, other.begin():
-            second.append(receive_sms(other, _deps(), sms, clock.now()))
+            second.append(receive_sms(other.connection(), _deps(), sms, clock.now()))
 
     with session_factory() as first_session, first_session.begin():
-        first = receive_sms(first_session, _deps(), sms, clock.now())
+        first = receive_sms(first_session.connection(), _deps(), sms, clock.now())
         racer = threading.Thread(target=deliver_again)
         racer.start()
         _wait_until_blocked(engine, racer)

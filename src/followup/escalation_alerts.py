@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from followup.audit import record_audit
@@ -26,7 +27,14 @@ from followup.models import (
 )
 from followup.outbox_bulk import Outgoing, queue_messages
 from followup.rendering import default_templates_dir
-from followup.reply_texts import ReplyTextError, ReplyTexts, StaffAlert, reply_texts
+from followup.reply_texts import (
+    ClinicLike,
+    EscalationLike,
+    ReplyTextError,
+    ReplyTexts,
+    StaffAlert,
+    reply_texts,
+)
 from followup.runtime import Runtime
 
 # Named as before the split, so log records (and any per-logger config) are unchanged.
@@ -36,6 +44,20 @@ SYSTEM_ACTOR = "system"
 # After this many reminders a person has ignored repeated pages; more pages don't help,
 # and the dashboard keeps showing the escalation as overdue.
 MAX_REMINDERS = 5
+
+
+class AlertClinic(ClinicLike, Protocol):
+    """The clinic as alerting needs it: an ORM Clinic, or the webhook's ClinicFacts."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def contact_email(self) -> str | None: ...
+
+
+class AlertEscalation(EscalationLike, Protocol):
+    @property
+    def patient_id(self) -> int: ...
 
 
 def sla_due_at(escalation: Escalation, clinic: Clinic) -> datetime | None:
@@ -103,9 +125,10 @@ def _alert(
 ) -> int:
     """Queue one alert per on-call address; return how many were queued."""
     urgent = escalation.priority is EscalationPriority.URGENT
-    recipients = alert_recipients(session, clinic, urgent=urgent)
+    conn = session.connection()
+    recipients = alert_recipients(conn, clinic, urgent=urgent)
     queued = queue_alerts(
-        session, clinic, escalation, recipients, now, texts, media_count, reminder=reminder
+        conn, clinic, escalation, recipients, now, texts, media_count, reminder=reminder
     )
     escalation.last_notified_at = now
     escalation.notify_count += 1
@@ -113,9 +136,9 @@ def _alert(
 
 
 def queue_alerts(
-    session: Session,
-    clinic: Clinic,
-    escalation: Escalation,
+    conn: Connection,
+    clinic: AlertClinic,
+    escalation: AlertEscalation,
     recipients: list[tuple[Channel, str]],
     now: datetime,
     texts: ReplyTexts | None,
@@ -137,7 +160,7 @@ def queue_alerts(
         text = f"{escalation.priority.upper()} patient reply #{escalation.id}: see the dashboard."
         alert = StaffAlert(sms=text, subject=text, email=text + "\n")
     queue_messages(
-        session,
+        conn,
         [
             Outgoing(channel, alert.sms, recipient=address)
             if channel is Channel.SMS
@@ -164,11 +187,11 @@ _NORMAL_CONTACTS = _URGENT_CONTACTS.where(OnCallContact.urgent_only.is_(False))
 
 
 def alert_recipients(
-    session: Session, clinic: Clinic, *, urgent: bool
+    conn: Connection, clinic: AlertClinic, *, urgent: bool
 ) -> list[tuple[Channel, str]]:
     query = _URGENT_CONTACTS if urgent else _NORMAL_CONTACTS
     recipients: list[tuple[Channel, str]] = []
-    for phone, email in session.execute(query, {"clinic_id": clinic.id}):
+    for phone, email in conn.execute(query, {"clinic_id": clinic.id}):
         if phone:
             recipients.append((Channel.SMS, phone))
         if email:

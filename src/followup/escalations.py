@@ -10,10 +10,11 @@ Functions take the session and `now`; the caller owns the transaction.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from followup.audit import record_audit
@@ -22,7 +23,7 @@ from followup.audit import record_audit
 # `from followup.escalations import ...` (the worker, tests) still works.
 from followup.escalation_alerts import MAX_REMINDERS as MAX_REMINDERS
 from followup.escalation_alerts import SYSTEM_ACTOR as SYSTEM_ACTOR
-from followup.escalation_alerts import alert_recipients, queue_alerts
+from followup.escalation_alerts import AlertClinic, alert_recipients, queue_alerts
 from followup.escalation_alerts import escalation_sla_sweep as escalation_sla_sweep
 from followup.escalation_alerts import sla_due_at as sla_due_at
 from followup.escalation_alerts import sla_sweep as sla_sweep
@@ -75,44 +76,98 @@ def open_escalation(
     now: datetime,
     texts: ReplyTexts | None = None,
 ) -> Escalation:
-    """Open an escalation and queue alerts to the on-call contacts (not for inbox items:
-    those wait on the dashboard and page nobody).
-
-    On the webhook's hot path: the row is inserted with one INSERT ... RETURNING and the
-    alerts with their `created` events in two multi-row INSERTs (outbox_bulk), not an ORM
-    flush per object."""
-    alerting = priority is not EscalationPriority.INBOX
-    urgent = priority is EscalationPriority.URGENT
-    recipients = alert_recipients(session, clinic, urgent=urgent) if alerting else []
-    escalation = _insert_escalation(
-        session,
-        clinic_id=clinic.id,
+    """`insert_escalation` for ORM callers: the row joins the session as if loaded (every
+    column set, so reading one costs no SELECT)."""
+    session.flush()  # the Core statements below must see what the session holds
+    opened = insert_escalation(
+        session.connection(),
+        clinic=clinic,
         patient_id=patient.id,
         treatment_id=treatment.id if treatment else None,
-        inbound_message_id=inbound.id if inbound else None,
+        inbound_id=inbound.id if inbound else None,
+        media_count=len(inbound.media) if inbound and inbound.media else 0,
         priority=priority,
-        status=EscalationStatus.OPEN,
-        reason=reason[:_REASON_LENGTH],
-        opened_at=now,
-        # What a reminder (escalation_alerts) records, written with the row, not an UPDATE.
-        last_notified_at=now if alerting else None,
-        notify_count=1 if alerting else 0,
+        reason=reason,
+        now=now,
+        texts=texts,
     )
-    alerts = 0
-    if alerting:
-        media_count = len(inbound.media) if inbound and inbound.media else 0
-        alerts = queue_alerts(session, clinic, escalation, recipients, now, texts, media_count)
-    _audit_open(session, escalation, alerts, now)
-    log.info("escalation opened id=%s priority=%s alerts=%s", escalation.id, priority, alerts)
+    escalation = Escalation(id=opened.id, **opened.row)
+    make_transient_to_detached(escalation)
+    session.add(escalation)
     return escalation
 
 
-def _audit_open(session: Session, escalation: Escalation, alerts: int, now: datetime) -> None:
+@dataclass(frozen=True)
+class OpenedEscalation:
+    """An escalation just inserted: its id and the values of its row."""
+
+    id: int
+    row: dict[str, Any]
+
+    @property
+    def priority(self) -> EscalationPriority:
+        return cast(EscalationPriority, self.row["priority"])
+
+    @property
+    def reason(self) -> str:
+        return cast(str, self.row["reason"])
+
+    @property
+    def patient_id(self) -> int:
+        return cast(int, self.row["patient_id"])
+
+
+def insert_escalation(
+    conn: Connection,
+    *,
+    clinic: AlertClinic,
+    patient_id: int,
+    treatment_id: int | None,
+    inbound_id: int | None,
+    media_count: int,
+    priority: EscalationPriority,
+    reason: str,
+    now: datetime,
+    texts: ReplyTexts | None = None,
+) -> OpenedEscalation:
+    """Open an escalation and queue alerts to the on-call contacts (not for inbox items:
+    those wait on the dashboard and page nobody).
+
+    On the webhook's hot path, so Core on the transaction's connection: the row with one
+    INSERT ... RETURNING, the alerts and their `created` events in two multi-row INSERTs
+    (outbox_bulk), the audit event in one more; no ORM flush."""
+    alerting = priority is not EscalationPriority.INBOX
+    urgent = priority is EscalationPriority.URGENT
+    recipients = alert_recipients(conn, clinic, urgent=urgent) if alerting else []
+    row = {
+        "clinic_id": clinic.id,
+        "patient_id": patient_id,
+        "treatment_id": treatment_id,
+        "inbound_message_id": inbound_id,
+        "priority": priority,
+        "status": EscalationStatus.OPEN,
+        "reason": reason[:_REASON_LENGTH],
+        "opened_at": now,
+        # What a reminder (escalation_alerts) records, written with the row, not an UPDATE.
+        "last_notified_at": now if alerting else None,
+        "notify_count": 1 if alerting else 0,
+    }
+    row = {column.key: row.get(column.key) for column in _ESCALATIONS.columns if column.key != "id"}
+    opened = OpenedEscalation(conn.execute(_INSERT_ESCALATION, row).scalar_one(), row)
+    alerts = 0
+    if alerting:
+        alerts = queue_alerts(conn, clinic, opened, recipients, now, texts, media_count)
+    _audit_open(conn, opened, alerts, now)
+    log.info("escalation opened id=%s priority=%s alerts=%s", opened.id, priority, alerts)
+    return opened
+
+
+def _audit_open(conn: Connection, escalation: OpenedEscalation, alerts: int, now: datetime) -> None:
     # The same AuditEvent row record_audit writes, inserted now rather than ORM-flushed.
-    session.execute(
+    conn.execute(
         _INSERT_AUDIT,
         {
-            "clinic_id": escalation.clinic_id,
+            "clinic_id": escalation.row["clinic_id"],
             "actor": SYSTEM_ACTOR,
             "staff_user_id": None,
             "action": "escalation.open",
@@ -230,18 +285,6 @@ _ESCALATIONS: Table = Escalation.__table__  # type: ignore[assignment]
 _AUDIT: Table = AuditEvent.__table__  # type: ignore[assignment]
 _INSERT_AUDIT = insert(_AUDIT)
 _INSERT_ESCALATION = insert(_ESCALATIONS).returning(_ESCALATIONS.c.id)
-
-
-def _insert_escalation(session: Session, **values: Any) -> Escalation:
-    """INSERT ... RETURNING id, then the row joins the session as if loaded (every column
-    set, so reading one costs no SELECT): an ORM flush is several times dearer."""
-    row = {column.key: values.get(column.key) for column in _ESCALATIONS.columns}
-    del row["id"]
-    escalation_id = session.scalar(_INSERT_ESCALATION, row)
-    escalation = Escalation(id=escalation_id, **row)
-    make_transient_to_detached(escalation)
-    session.add(escalation)
-    return escalation
 
 
 def _mark_acknowledged(

@@ -23,13 +23,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 # Finding the sender lives in inbound_sender; `X as X` re-exports it, so
 # `from followup.inbound import ...` still works.
+from followup.inbound_sender import ClinicFacts, PatientFacts
 from followup.inbound_sender import Sender as Sender
 from followup.inbound_sender import find_clinic as find_clinic
 from followup.inbound_sender import find_sender as find_sender
@@ -139,10 +140,11 @@ def _media(form: Mapping[str, str]) -> list[dict[str, str]]:
 
 
 def receive_sms(
-    session: Session, deps: ReplyDeps, sms: InboundSms, now: datetime
+    conn: Connection, deps: ReplyDeps, sms: InboundSms, now: datetime
 ) -> InboundOutcome:
-    """Store, match, classify and act on one inbound SMS, in the caller's transaction."""
-    sender = find_sender(session, sms)
+    """Store, match, classify and act on one inbound SMS, in the connection's transaction
+    (an ORM caller passes `session.connection()`)."""
+    sender = find_sender(conn, sms)
     classification = classify(sms.body, deps.lexicon)
     carrier_intent = _CARRIER_OPT_TYPES.get(sms.opt_out_type or "")
     if carrier_intent is not None:  # Twilio's Advanced Opt-Out has read it and answered
@@ -161,7 +163,7 @@ def receive_sms(
         )
         lang = sender.patient.language
     outcome = _record(
-        session,
+        conn,
         deps,
         sender,
         classification,
@@ -182,7 +184,7 @@ def receive_sms(
 
 
 def _record(
-    session: Session,
+    conn: Connection,
     deps: ReplyDeps,
     sender: Sender,
     classification: Classification,
@@ -195,11 +197,11 @@ def _record(
 ) -> InboundOutcome:
     """Store the reply once, then (for a known patient) act on it."""
     reply = _reply_text(deps, decision.reply, lang, sender.clinic)
-    inbound = _insert_once(
-        session,
+    inbound_id = _insert_once(
+        conn,
         clinic_id=sender.clinic.id if sender.clinic else None,
         patient_id=sender.patient.id if sender.patient else None,
-        treatment_id=sender.treatment.id if sender.treatment else None,
+        treatment_id=sender.treatment_id,
         intent=classification.intent.value,
         urgent=classification.urgent,
         matched=list(classification.matched),
@@ -207,26 +209,29 @@ def _record(
         received_at=now,
         **values,
     )
-    if inbound is None:
+    if inbound_id is None:
         return InboundOutcome(None, None, None, duplicate=True)
     if sender.clinic is None or sender.patient is None:
-        return InboundOutcome(reply, inbound.id, None, duplicate=False)
+        return InboundOutcome(reply, inbound_id, None, duplicate=False)
     context = ReplyContext(
         clinic=sender.clinic,
         patients=sender.patients,
         patient=sender.patient,
-        treatment=sender.treatment,
-        inbound=inbound,
+        treatment_id=sender.treatment_id,
+        inbound_id=inbound_id,
+        media_count=len(values.get("media") or ()),
         classification=classification,
         source=source,
     )
     escalation = act_on_reply(
-        session, context, decision, texts=deps.texts, templates_dir=deps.templates_dir, now=now
+        conn, context, decision, texts=deps.texts, templates_dir=deps.templates_dir, now=now
     )
-    return InboundOutcome(reply, inbound.id, escalation.id if escalation else None, False)
+    return InboundOutcome(reply, inbound_id, escalation.id if escalation else None, False)
 
 
-def _reply_text(deps: ReplyDeps, name: str | None, lang: str, clinic: Clinic | None) -> str | None:
+def _reply_text(
+    deps: ReplyDeps, name: str | None, lang: str, clinic: ClinicFacts | None
+) -> str | None:
     if name is None:
         return None
     try:
@@ -237,23 +242,15 @@ def _reply_text(deps: ReplyDeps, name: str | None, lang: str, clinic: Clinic | N
         return None
 
 
-def _insert_once(session: Session, **values: Any) -> InboundMessage | None:
-    """Insert the inbound message unless its provider SID is already stored.
+def _insert_once(conn: Connection, **values: Any) -> int | None:
+    """Insert the inbound message unless its provider SID is already stored; its id.
 
     INSERT ... ON CONFLICT DO NOTHING RETURNING id: one round trip, and race-safe: on
     PostgreSQL a concurrent insert of the same SID waits for the other transaction and
     then inserts nothing, so the loser sees None and does nothing else.
     """
-    dialect = session.get_bind().dialect.name
-    inserted = session.scalar(_INSERT_ONCE[dialect], values)
-    if inserted is None:
-        return None
-    # The row is exactly these values: attach it to the session as if loaded, rather than
-    # pay for a SELECT (or an ORM insert, several times dearer on this hot path).
-    inbound = InboundMessage(id=inserted, **values)
-    make_transient_to_detached(inbound)
-    session.add(inbound)
-    return inbound
+    inserted: int | None = conn.execute(_INSERT_ONCE[conn.dialect.name], values).scalar()
+    return inserted
 
 
 def _log(
@@ -300,10 +297,15 @@ def receive_link_answer(
     if treatment is not None and treatment.patient_id != patient.id:
         return None
     classification = Classification(Intent(link.answer), False, (f"link:{link.answer}",))
+    session.flush()  # the Core statements below must see what the session holds
     outcome = _record(
-        session,
+        session.connection(),
         deps,
-        Sender(clinic, [patient], treatment),
+        Sender(
+            ClinicFacts.of(clinic),
+            [PatientFacts.of(patient)],
+            treatment.id if treatment is not None else None,
+        ),
         classification,
         decide(classification),
         lang=patient.language,
@@ -316,6 +318,8 @@ def receive_link_answer(
         body=link.answer,
         media=[],
     )
+    if treatment is not None:
+        session.expire(treatment)  # its check-in was written with Core, not through it
     log.info(
         "link answer inbound_id=%s duplicate=%s patient_id=%s answer=%s",
         outcome.inbound_id,

@@ -1,15 +1,20 @@
 """Who sent an inbound SMS: the clinic that owns the number texted, and its patients there.
 
-On the webhook's hot path (followup.inbound): one prebuilt query in the usual case.
+On the webhook's hot path (followup.inbound): one prebuilt Core query in the usual case,
+selecting only the columns a reply needs into small frozen records. Loading the three ORM
+entities instead (41 columns, identity map, instance state) cost more CPU than all the
+rest of handling a check-in answer; the rare actions that change a patient (STOP, START)
+load the ORM objects they need by primary key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Select, bindparam, select
 
 from followup.models import Clinic, Patient, Treatment
 
@@ -17,67 +22,122 @@ if TYPE_CHECKING:
     from followup.inbound import InboundSms
 
 
+@dataclass(frozen=True, slots=True)
+class ClinicFacts:
+    """What answering a reply and alerting staff need to know about the clinic."""
+
+    id: int
+    name: str
+    contact_phone: str
+    contact_email: str | None
+    urgent_sla_minutes: int
+    normal_sla_minutes: int
+    sender_number: str | None
+
+    @classmethod
+    def of(cls, clinic: Clinic) -> ClinicFacts:
+        return cls(*(getattr(clinic, column.key) for column in _CLINIC_COLUMNS))
+
+
+@dataclass(frozen=True, slots=True)
+class PatientFacts:
+    """What a reply needs to know about a patient at the number that texted."""
+
+    id: int
+    clinic_id: int
+    language: str
+    opted_out_at: datetime | None
+
+    @classmethod
+    def of(cls, patient: Patient) -> PatientFacts:
+        return cls(patient.id, patient.clinic_id, patient.language, patient.opted_out_at)
+
+
 @dataclass(frozen=True)
 class Sender:
     """Who texted: the clinic that owns the number, and its patients at the From number."""
 
-    clinic: Clinic | None
-    patients: list[Patient]
-    treatment: Treatment | None  # the most recent treatment of patients[0]
+    clinic: ClinicFacts | None
+    patients: list[PatientFacts]
+    treatment_id: int | None  # the most recent treatment of patients[0]
 
     @property
-    def patient(self) -> Patient | None:
+    def patient(self) -> PatientFacts | None:
         return self.patients[0] if self.patients else None
 
 
-# Built once: composing the statement per request cost as much CPU as running it.
-_SENDER_QUERY = (
-    select(Patient, Treatment, Clinic)
-    .join(Clinic, Clinic.id == Patient.clinic_id)
-    .outerjoin(Treatment, Treatment.patient_id == Patient.id)
-    .where(
-        Clinic.sender_number == bindparam("to_number"),
-        Patient.phone == bindparam("from_number"),
+_CLINIC_COLUMNS = (
+    Clinic.id,
+    Clinic.name,
+    Clinic.contact_phone,
+    Clinic.contact_email,
+    Clinic.urgent_sla_minutes,
+    Clinic.normal_sla_minutes,
+    Clinic.sender_number,
+)
+_PATIENT_COLUMNS = (Patient.id, Patient.clinic_id, Patient.language, Patient.opted_out_at)
+_NCLINIC, _NPATIENT = len(_CLINIC_COLUMNS), len(_PATIENT_COLUMNS)
+# Most recently treated first: a family may share a phone, and the latest treatment is the
+# one a reply is most likely about.
+_LATEST_FIRST = (Treatment.treated_at.desc().nullslast(), Treatment.id.desc(), Patient.id.desc())
+
+
+def _patients_query(*columns: Any) -> Select[Any]:
+    query: Select[Any] = (
+        select(*columns, *_PATIENT_COLUMNS, Treatment.id)
+        .select_from(Patient)
+        .outerjoin(Treatment, Treatment.patient_id == Patient.id)
+        .order_by(*_LATEST_FIRST)
     )
-    .order_by(Treatment.treated_at.desc().nullslast(), Treatment.id.desc(), Patient.id.desc())
+    return query
+
+
+# Built once: composing a statement per request cost as much CPU as running it.
+_SENDER_QUERY = (
+    _patients_query(*_CLINIC_COLUMNS)
+    .join(Clinic, Clinic.id == Patient.clinic_id)
+    .where(Clinic.sender_number == bindparam("to_number"))
+    .where(Patient.phone == bindparam("from_number"))
+)
+_PATIENTS_OF_CLINIC = _patients_query().where(
+    Patient.clinic_id == bindparam("clinic_id"), Patient.phone == bindparam("phone")
+)
+_CLINIC_BY_NUMBER = select(*_CLINIC_COLUMNS).where(Clinic.sender_number == bindparam("number"))
+_CLINIC_BY_SERVICE = (
+    select(*_CLINIC_COLUMNS)
+    .where(Clinic.messaging_service_sid == bindparam("service_sid"))
+    .order_by(Clinic.id)
+    .limit(1)
 )
 
 
-def find_sender(session: Session, sms: InboundSms) -> Sender:
+def find_sender(conn: Connection, sms: InboundSms) -> Sender:
     """The clinic that owns the number texted and its patients at the From number, most
-    recently treated first (a family may share a phone; the latest treatment is the one a
-    reply is most likely about). One query in the usual case."""
-    rows = session.execute(
+    recently treated first. One query in the usual case."""
+    rows = conn.execute(
         _SENDER_QUERY, {"to_number": sms.to_number, "from_number": sms.from_number}
     ).all()
     if rows:
-        patients = list(dict.fromkeys(patient for patient, _, _ in rows))
-        return Sender(rows[0][2], patients, rows[0][1])
-    clinic = find_clinic(session, sms)
+        return _sender(ClinicFacts(*rows[0][:_NCLINIC]), [row[_NCLINIC:] for row in rows])
+    clinic = find_clinic(conn, sms)
     if clinic is None or clinic.sender_number == sms.to_number:
         return Sender(clinic, [], None)
-    return _patients_of(session, clinic, sms.from_number)
-
-
-def _patients_of(session: Session, clinic: Clinic, phone: str) -> Sender:
-    rows = session.execute(
-        select(Patient, Treatment)
-        .outerjoin(Treatment, Treatment.patient_id == Patient.id)
-        .where(Patient.clinic_id == clinic.id, Patient.phone == phone)
-        .order_by(Treatment.treated_at.desc().nullslast(), Treatment.id.desc(), Patient.id.desc())
+    # Texted through the clinic's Messaging Service from another number of its pool.
+    rows = conn.execute(
+        _PATIENTS_OF_CLINIC, {"clinic_id": clinic.id, "phone": sms.from_number}
     ).all()
-    patients = list(dict.fromkeys(patient for patient, _ in rows))
-    return Sender(clinic, patients, rows[0][1] if rows else None)
+    return _sender(clinic, rows)
 
 
-def find_clinic(session: Session, sms: InboundSms) -> Clinic | None:
+def _sender(clinic: ClinicFacts, rows: Sequence[Sequence[Any]]) -> Sender:
+    """Rows of (patient columns..., treatment id), most recent treatment first."""
+    patients = dict.fromkeys(PatientFacts(*row[:_NPATIENT]) for row in rows)
+    return Sender(clinic, list(patients), rows[0][_NPATIENT] if rows else None)
+
+
+def find_clinic(conn: Connection, sms: InboundSms) -> ClinicFacts | None:
     """The clinic that owns the number the patient texted (or its Messaging Service)."""
-    clinic = session.scalar(select(Clinic).where(Clinic.sender_number == sms.to_number))
-    if clinic is None and sms.messaging_service_sid:
-        clinic = session.scalar(
-            select(Clinic)
-            .where(Clinic.messaging_service_sid == sms.messaging_service_sid)
-            .order_by(Clinic.id)
-            .limit(1)
-        )
-    return clinic
+    row = conn.execute(_CLINIC_BY_NUMBER, {"number": sms.to_number}).first()
+    if row is None and sms.messaging_service_sid:
+        row = conn.execute(_CLINIC_BY_SERVICE, {"service_sid": sms.messaging_service_sid}).first()
+    return ClinicFacts(*row) if row is not None else None

@@ -3,8 +3,9 @@
 The same rows and events as `outbox.queue_message` called once per message: each message
 is `scheduled`, due `at`, and has its `created` MessageEvent; but one multi-row INSERT for
 the messages (RETURNING their ids) and one for their events, instead of an ORM flush per
-message. The rows are not loaded into the session: callers that need the ORM objects use
-`queue_message`.
+message. Core on the transaction's Connection (an ORM caller passes
+`session.connection()`): the rows are not loaded into any session; callers that need the
+ORM objects use `queue_message`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, insert
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, insert
 
 from followup.models import Channel, MessageEvent, MessageKind, MessageStatus, ScheduledMessage
 
@@ -22,6 +22,7 @@ _MESSAGES: Table = ScheduledMessage.__table__  # type: ignore[assignment]
 _EVENTS: Table = MessageEvent.__table__  # type: ignore[assignment]
 # The ids only name the events, all alike but for message_id: their order does not matter.
 _INSERT_MESSAGES = insert(_MESSAGES).returning(_MESSAGES.c.id)
+_INSERT_EVENTS = insert(_EVENTS)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Outgoing:
 
 
 def queue_messages(
-    session: Session,
+    conn: Connection,
     messages: Sequence[Outgoing],
     *,
     clinic_id: int,
@@ -68,9 +69,9 @@ def queue_messages(
         }
         for message in messages
     ]
-    ids = list(session.scalars(_INSERT_MESSAGES, rows))
-    session.execute(
-        insert(_EVENTS),
+    ids = list(conn.scalars(_INSERT_MESSAGES, rows))
+    conn.execute(
+        _INSERT_EVENTS,
         [
             {
                 "message_id": message_id,

@@ -9,25 +9,25 @@ SMS, the confirmation page for a link).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from followup.audit import record_audit
 from followup.clinics import send_rules
-from followup.escalations import open_escalation
+from followup.escalations import OpenedEscalation, insert_escalation
+from followup.inbound_sender import ClinicFacts, PatientFacts
 from followup.models import (
     Channel,
     ChannelPreference,
     CheckinAnswer,
     Clinic,
-    Escalation,
     EscalationPriority,
-    InboundMessage,
     MessageKind,
     MessageStatus,
     Patient,
@@ -50,11 +50,12 @@ _KEYWORD_REPLIES = {Intent.OPT_OUT: "opt_out", Intent.OPT_IN: "opt_in", Intent.H
 class ReplyContext:
     """Who answered, about what, and how the answer was read."""
 
-    clinic: Clinic
-    patients: list[Patient]  # everyone at that number: consent belongs to the number
-    patient: Patient  # the one with the most recent treatment
-    treatment: Treatment | None
-    inbound: InboundMessage
+    clinic: ClinicFacts
+    patients: list[PatientFacts]  # everyone at that number: consent belongs to the number
+    patient: PatientFacts  # the one with the most recent treatment
+    treatment_id: int | None
+    inbound_id: int
+    media_count: int
     classification: Classification
     source: str  # "sms", "sms_carrier" (Twilio already answered), "email_link"
 
@@ -91,25 +92,59 @@ def decide(
 
 
 def act_on_reply(
-    session: Session,
+    conn: Connection,
     context: ReplyContext,
     decision: Decision,
     *,
     texts: ReplyTexts,
     templates_dir: Path,
     now: datetime,
-) -> Escalation | None:
-    """Do what the reply asks (in the caller's transaction); return any escalation opened."""
+) -> OpenedEscalation | None:
+    """Do what the reply asks (in the connection's transaction); return any escalation.
+
+    Core on the hot path (check-ins, escalations); the ORM only for the rare keyword
+    actions that rewrite a patient's schedule."""
     intent = context.classification.intent
-    if intent is Intent.OPT_OUT:
-        opt_out(session, context.patients, source=context.source, now=now)
-    elif intent is Intent.OPT_IN:
-        opt_in(session, context.patients, templates_dir=templates_dir, now=now)
-    elif intent in _CHECKIN_INTENTS:
-        _record_checkin(session, context, CheckinAnswer(intent.value), now)
+    if intent in (Intent.OPT_OUT, Intent.OPT_IN):
+        ids = [patient.id for patient in context.patients]
+        with orm_session(conn) as session:
+            patients = [patient for i in ids if (patient := session.get(Patient, i)) is not None]
+            if intent is Intent.OPT_OUT:
+                opt_out(session, patients, source=context.source, now=now)
+            else:
+                opt_in(session, patients, templates_dir=templates_dir, now=now)
+    elif intent in _CHECKIN_INTENTS and context.treatment_id is not None:
+        # The stored InboundMessage is the record of who answered what, when and how.
+        conn.execute(
+            _RECORD_CHECKIN,
+            {"treatment_id": context.treatment_id, "answer": CheckinAnswer(intent), "at": now},
+        )
     if decision.priority is None:
         return None
-    return _escalate(session, context, decision.priority, texts, now)
+    return insert_escalation(
+        conn,
+        clinic=context.clinic,
+        patient_id=context.patient.id,
+        treatment_id=context.treatment_id,
+        inbound_id=context.inbound_id,
+        media_count=context.media_count,
+        priority=decision.priority,
+        reason=describe(context.classification),
+        now=now,
+        texts=texts,
+    )
+
+
+@contextmanager
+def orm_session(conn: Connection) -> Iterator[Session]:
+    """An ORM session inside the connection's transaction: it flushes what it changed and
+    leaves committing (or rolling back) to whoever owns the transaction."""
+    session = Session(bind=conn, join_transaction_mode="rollback_only", autoflush=True)
+    try:
+        yield session
+        session.flush()
+    finally:
+        session.close()
 
 
 def opt_out(session: Session, patients: list[Patient], *, source: str, now: datetime) -> int:
@@ -236,46 +271,12 @@ def _add_step(
     record_created(session, [row], at=now, actor=PATIENT_ACTOR)
 
 
-def _record_checkin(
-    session: Session, context: ReplyContext, answer: CheckinAnswer, now: datetime
-) -> None:
-    treatment = context.treatment
-    if treatment is None:
-        return
-    # The stored InboundMessage is the record of who answered what, when and how.
-    # A Core UPDATE now, and the loaded object told what the row holds: an ORM flush of
-    # one dirty object at commit costs several times the statement itself.
-    session.execute(_RECORD_CHECKIN, {"treatment_id": treatment.id, "answer": answer, "at": now})
-    set_committed_value(treatment, "checkin_answer", answer)
-    set_committed_value(treatment, "checkin_at", now)
-
-
 _TREATMENTS: Table = Treatment.__table__  # type: ignore[assignment]
 _RECORD_CHECKIN = (
     update(_TREATMENTS)
     .where(_TREATMENTS.c.id == bindparam("treatment_id"))
     .values(checkin_answer=bindparam("answer"), checkin_at=bindparam("at"))
 )
-
-
-def _escalate(
-    session: Session,
-    context: ReplyContext,
-    priority: EscalationPriority,
-    texts: ReplyTexts,
-    now: datetime,
-) -> Escalation:
-    return open_escalation(
-        session,
-        clinic=context.clinic,
-        patient=context.patient,
-        treatment=context.treatment,
-        inbound=context.inbound,
-        priority=priority,
-        reason=describe(context.classification),
-        now=now,
-        texts=texts,
-    )
 
 
 def describe(classification: Classification) -> str:

@@ -16,18 +16,45 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from followup.models import Clinic, Escalation, EscalationPriority, Language
+from followup.models import EscalationPriority, Language
 from followup.phones import display_phone
 
 REPLY_NAMES = ("opt_out", "opt_in", "help", "worse", "urgent", "thanks")
+_LANGUAGES = frozenset(language.value for language in Language)
+# Replies differ only by name, language and clinic: a few per clinic. The bound keeps a
+# process serving many clinics from growing without limit.
+_MAX_CACHED_REPLIES = 4096
 _SLA_WORDS = {
     "en": ("minute", "minutes", "hour", "hours"),
     "fr": ("minute", "minutes", "heure", "heures"),
 }
+
+
+class ClinicLike(Protocol):
+    """What the texts say about a clinic: an ORM Clinic, or the webhook's ClinicFacts."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def contact_phone(self) -> str: ...
+    @property
+    def urgent_sla_minutes(self) -> int: ...
+    @property
+    def normal_sla_minutes(self) -> int: ...
+
+
+class EscalationLike(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def priority(self) -> EscalationPriority: ...
+    @property
+    def reason(self) -> str: ...
 
 
 class ReplyTextError(Exception):
@@ -64,18 +91,27 @@ class ReplyTexts:
             cache_size=-1,
             auto_reload=False,
         )
+        self._replies: dict[tuple[str, str, str, str, int], str] = {}
 
-    def reply(self, name: str, lang: str, clinic: Clinic | None) -> str:
+    def reply(self, name: str, lang: str, clinic: ClinicLike | None) -> str:
         """The auto-reply `name` in `lang` (English when that language has no file)."""
-        lang = lang if lang in {language.value for language in Language} else "en"
-        context = {
-            "clinic": _clinic_context(clinic),
-            "promised": promised_time(clinic.normal_sla_minutes if clinic else 120, lang),
-        }
-        return _tidy(self._render(f"_replies/{name}.sms.{lang}.txt", context))
+        lang = lang if lang in _LANGUAGES else "en"
+        context = _clinic_context(clinic)
+        minutes = clinic.normal_sla_minutes if clinic else 120
+        # Every input of the template is in the key, so a clinic edited since is a new
+        # key; rendering cost as much as the rest of answering a check-in.
+        key = (name, lang, context["name"], context["phone"], minutes)
+        text = self._replies.get(key)
+        if text is None:
+            values = {"clinic": context, "promised": promised_time(minutes, lang)}
+            text = _tidy(self._render(f"_replies/{name}.sms.{lang}.txt", values))
+            if len(self._replies) >= _MAX_CACHED_REPLIES:
+                self._replies.clear()
+            self._replies[key] = text
+        return text
 
     def alert(
-        self, clinic: Clinic, escalation: Escalation, *, media_count: int, reminder: bool
+        self, clinic: ClinicLike, escalation: EscalationLike, *, media_count: int, reminder: bool
     ) -> StaffAlert:
         """What on-call staff receive. It names no patient and quotes no reply: SMS and
         email are not private channels, so staff read the details on the dashboard."""
@@ -110,7 +146,7 @@ class ReplyTexts:
             raise ReplyTextError(f"{name}: {exc}") from exc
 
 
-def _clinic_context(clinic: Clinic | None) -> dict[str, str]:
+def _clinic_context(clinic: ClinicLike | None) -> dict[str, str]:
     if clinic is None:
         return {"name": "", "phone": ""}
     return {"name": clinic.name, "phone": _display_phone(clinic.contact_phone)}
