@@ -20,7 +20,7 @@ from followup.models import Clinic, EscalationPriority, MessageStatus, Patient, 
 from followup.outbox import transition
 
 from .factories import STAFF_PASSWORD, make_enrollment
-from .web_fixtures import make_clinic_rows, make_escalation, make_reply
+from .web_fixtures import make_clinic_rows, make_escalation, make_reply, make_unknown_text
 from .webapp import make_client, sign_in
 
 # A page may use this many statements at most (session, staff, clinic, the lists, audit).
@@ -60,6 +60,7 @@ def _grow(
         priority = list(EscalationPriority)[index % 3]
         escalation = make_escalation(session, clinic, enrollment.patient, now, priority)
         add_note(session, escalation, staff, f"note {index}", now)
+        make_unknown_text(session, clinic, f"+1403555{4000 + index:04d}", f"hi {index}", now)
     for index in range(count):
         make_reply(session, measured, f"reply {index}", now + timedelta(minutes=index))
         escalation = make_escalation(session, clinic, measured, now, EscalationPriority.NORMAL)
@@ -74,6 +75,7 @@ PAGES = [
     "/escalations/badge",
     "/patients",
     "/patients/{patient}",
+    "/inbox/unknown",
     "/escalations/{escalation}",
     "/enroll",
     "/settings",

@@ -73,8 +73,9 @@ def _staff_routes(client: TestClient) -> list[tuple[str, str]]:
 
 def test_route_list_covers_the_dashboard(client: TestClient) -> None:
     paths = {path for _method, path in _staff_routes(client)}
-    for expected in ("/today", "/escalations", "/patients/1", "/enroll", "/settings", "/audit"):
-        assert expected in paths
+    expected = ("/today", "/escalations", "/patients/1", "/enroll", "/settings", "/audit")
+    for page in (*expected, "/inbox/unknown"):
+        assert page in paths
 
 
 def test_every_route_without_a_session_redirects_to_sign_in_or_answers_401(

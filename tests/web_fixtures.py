@@ -65,6 +65,36 @@ def make_reply(
     return reply
 
 
+def make_unknown_text(
+    session: Session,
+    clinic: Clinic,
+    phone: str,
+    body: str,
+    now: datetime,
+    *,
+    intent: str = "other",
+    urgent: bool = False,
+) -> InboundMessage:
+    """A text to the clinic's number from a number that matches none of its patients."""
+    text = InboundMessage(
+        provider_sid=f"SM{next(_sid):032d}",
+        clinic_id=clinic.id,
+        patient_id=None,
+        channel=Channel.SMS,
+        from_address=phone,
+        to_address=clinic.sender_number or "+14035550199",
+        body=body,
+        media=[],
+        intent=intent,
+        urgent=urgent,
+        matched=[],
+        received_at=now,
+    )
+    session.add(text)
+    session.flush()
+    return text
+
+
 def make_escalation(
     session: Session,
     clinic: Clinic,

@@ -9,7 +9,7 @@ caller), so the only thing that differs is how the same rows reach the database.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -17,12 +17,13 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from followup.clinics import send_rules
-from followup.enrollment import ValidEnrollment
+from followup.enrollment import KEYWORD_INTENTS, OPT_OUT_BEFORE_ENROLLMENT, ValidEnrollment
 from followup.models import (
     AuditEvent,
     Channel,
     ChannelPreference,
     Clinic,
+    InboundMessage,
     Language,
     MessageEvent,
     MessageKind,
@@ -32,7 +33,9 @@ from followup.models import (
     Treatment,
 )
 from followup.plans import to_local
+from followup.replies import Intent
 
+_OPT_OUT_REASON = f"opt-out ({OPT_OUT_BEFORE_ENROLLMENT})"
 CHUNK = 500  # bound the IN lists: SQLite allows 32,766 parameters, PostgreSQL 65,535
 
 PatientKey = tuple[str, str]  # (E.164 phone, first name folded) - find_duplicate's match
@@ -52,6 +55,8 @@ def enrollment_key(clinic: Clinic, valid: ValidEnrollment) -> EnrollmentKey:
 class Existing:
     patients: dict[PatientKey, int]  # the patient find_duplicate would pick (lowest id)
     treatments: dict[EnrollmentKey, int]  # enrollments already in the database
+    # New patients' numbers whose last keyword was STOP, with when (`standing_opt_out`).
+    opt_outs: dict[str, datetime] = field(default_factory=dict)
 
 
 def find_existing(session: Session, clinic: Clinic, valids: Sequence[ValidEnrollment]) -> Existing:
@@ -81,7 +86,27 @@ def find_existing(session: Session, clinic: Clinic, valids: Sequence[ValidEnroll
         for tid, pid, kind, treated_at in rows:
             phone, first = by_id[pid]
             treatments.setdefault((phone, first, kind, to_local(treated_at, tz).date()), tid)
-    return Existing(patients=patients, treatments=treatments)
+    new_phones = sorted({phone for phone, first in wanted if (phone, first) not in patients})
+    opt_outs = _standing_opt_outs(session, clinic, new_phones)
+    return Existing(patients=patients, treatments=treatments, opt_outs=opt_outs)
+
+
+def _standing_opt_outs(session: Session, clinic: Clinic, phones: list[str]) -> dict[str, datetime]:
+    """`enrollment.standing_opt_out` for many numbers: each one's last keyword decides."""
+    last: dict[str, tuple[str, datetime]] = {}
+    for start in range(0, len(phones), CHUNK):
+        rows = session.execute(
+            select(InboundMessage.from_address, InboundMessage.intent, InboundMessage.received_at)
+            .where(
+                InboundMessage.clinic_id == clinic.id,
+                InboundMessage.from_address.in_(phones[start : start + CHUNK]),
+                InboundMessage.intent.in_(KEYWORD_INTENTS),
+            )
+            .order_by(InboundMessage.received_at, InboundMessage.id)
+        )
+        for phone, intent, received_at in rows:
+            last[phone] = (intent, received_at)
+    return {phone: at for phone, (intent, at) in last.items() if intent == Intent.OPT_OUT.value}
 
 
 def insert_enrollments(
@@ -98,10 +123,10 @@ def insert_enrollments(
     patient_ids = dict(existing.patients)
     new_patients = _first_per_patient(v for v in valids if patient_key(v) not in patient_ids)
     if new_patients:
-        ids = _insert_returning(
-            session, Patient, [_patient_row(clinic, v, now, actor) for v in new_patients]
-        )
+        rows = [_patient_row(clinic, v, now, actor, existing.opt_outs) for v in new_patients]
+        ids = _insert_returning(session, Patient, rows)
         patient_ids.update(zip((patient_key(v) for v in new_patients), ids, strict=True))
+    opted_out = {patient_ids[patient_key(v)] for v in new_patients if v.phone in existing.opt_outs}
     treatment_rows: list[dict[str, Any]] = [
         {
             "patient_id": patient_ids[patient_key(v)],
@@ -119,25 +144,39 @@ def insert_enrollments(
         for send in v.sends
         for channel in ChannelPreference(v.request.channel).channels()
     ]
-    _insert_messages(session, messages, now, actor)
-    _insert(
-        session,
-        AuditEvent,
-        _audit_rows(clinic, treatment_rows, treatment_ids, messages, now, actor),
-    )
+    _insert_messages(session, messages, now, actor, opted_out)
+    audit = _audit_rows(clinic, treatment_rows, treatment_ids, messages, now, actor)
+    for row in audit:
+        if row["detail"]["patient_id"] in opted_out:
+            row["detail"]["opted_out"] = OPT_OUT_BEFORE_ENROLLMENT
+    _insert(session, AuditEvent, audit)
     return treatment_ids
 
 
 def _insert_messages(
-    session: Session, messages: list[dict[str, Any]], now: datetime, actor: str
+    session: Session,
+    messages: list[dict[str, Any]],
+    now: datetime,
+    actor: str,
+    opted_out: set[int],
 ) -> None:
-    """The messages and the first event of each, as `outbox.record_created` writes it."""
-    message_ids = _insert_returning(session, ScheduledMessage, messages)
-    events = [
-        {"message_id": mid, "at": now, "to_status": m["status"], "detail": "created"}
-        | {"from_status": None, "actor": actor}
-        for mid, m in zip(message_ids, messages, strict=True)
+    """The messages and the first event of each, as `outbox.record_created` writes it; for
+    a patient who starts opted out, then the cancellation `enrollment.enroll` records."""
+    stopped = [
+        m["patient_id"] in opted_out and m["status"] is MessageStatus.SCHEDULED for m in messages
     ]
+    for message, stop in zip(messages, stopped, strict=True):
+        if stop:
+            message.update(status=MessageStatus.CANCELLED, updated_at=now)
+    message_ids = _insert_returning(session, ScheduledMessage, messages)
+    events: list[dict[str, Any]] = []
+    for mid, message, stop in zip(message_ids, messages, stopped, strict=True):
+        created = MessageStatus.SCHEDULED if stop else message["status"]
+        event = {"message_id": mid, "at": now, "actor": actor}
+        events.append(event | {"from_status": None, "to_status": created, "detail": "created"})
+        if stop:
+            cancelled = {"to_status": MessageStatus.CANCELLED, "detail": _OPT_OUT_REASON}
+            events.append(event | {"from_status": created} | cancelled)
     _insert(session, MessageEvent, events)
 
 
@@ -149,9 +188,14 @@ def _first_per_patient(valids: Iterable[ValidEnrollment]) -> list[ValidEnrollmen
 
 
 def _patient_row(
-    clinic: Clinic, valid: ValidEnrollment, now: datetime, actor: str
+    clinic: Clinic,
+    valid: ValidEnrollment,
+    now: datetime,
+    actor: str,
+    opt_outs: dict[str, datetime],
 ) -> dict[str, Any]:
     request = valid.request
+    stop_received_at = opt_outs.get(valid.phone)
     return {
         "clinic_id": clinic.id,
         "first_name": request.first_name.strip(),
@@ -163,6 +207,8 @@ def _patient_row(
         "consent_at": now,
         "consent_method": request.consent_method,
         "consent_recorded_by": actor,
+        "opted_out_at": stop_received_at,
+        "opt_out_source": OPT_OUT_BEFORE_ENROLLMENT if stop_received_at else None,
     }
 
 
@@ -180,6 +226,7 @@ def _message_row(
         "next_attempt_at": send.send_at,
         "expires_at": send.expires_at,
         "status": MessageStatus.EXPIRED if send.expired else MessageStatus.SCHEDULED,
+        "updated_at": None,  # every row of one executemany needs the same keys
     }
 
 

@@ -21,6 +21,7 @@ from followup.models import (
     Channel,
     ChannelPreference,
     Clinic,
+    InboundMessage,
     Language,
     MessageKind,
     MessageStatus,
@@ -28,13 +29,17 @@ from followup.models import (
     ScheduledMessage,
     Treatment,
 )
-from followup.outbox import record_created
+from followup.outbox import cancel_pending_for_patient, record_created
 from followup.phones import InvalidPhone, normalize_phone
 from followup.plans import Plan, PlanError, PlannedSend, load_plan, plan_sends, to_local
+from followup.replies import Intent
 
 # Clocks on a tablet and a server disagree a little; a treatment "in the future" by less
 # than this is taken as now.
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# Patient.opt_out_source of a patient whose number texted STOP before it was enrolled.
+OPT_OUT_BEFORE_ENROLLMENT = "sms_before_enrollment"
+KEYWORD_INTENTS = (Intent.OPT_OUT.value, Intent.OPT_IN.value)
 
 
 class EnrollmentError(ValueError):
@@ -81,6 +86,8 @@ class EnrollmentResult:
     patient: Patient
     treatment: Treatment
     messages: list[ScheduledMessage]
+    # When the number texted the STOP that made this new patient start opted out.
+    stop_received_at: datetime | None = None
 
 
 def validate_enrollment(
@@ -167,17 +174,7 @@ def enroll(
     """Validate, refuse duplicates, then write patient, treatment and messages."""
     valid = validate_enrollment(clinic, request, templates_dir=templates_dir, now=now)
     _serialize_per_phone(session, clinic, valid.phone)
-    patient, existing = find_duplicate(session, clinic, valid)
-    if existing is not None:
-        raise DuplicateEnrollment(
-            existing.id,
-            f"already enrolled: treatment #{existing.id} ({existing.kind}) for this patient "
-            "on that day",
-        )
-    if patient is None:
-        patient = _new_patient(clinic, valid, now=now, actor=actor)
-        session.add(patient)
-        session.flush()
+    patient, stop_received_at = _patient_to_enroll(session, clinic, valid, now=now, actor=actor)
     treatment = Treatment(
         patient_id=patient.id,
         kind=valid.plan.name,
@@ -190,6 +187,16 @@ def enroll(
     messages = _scheduled_messages(clinic, patient, treatment, valid)
     session.add_all(messages)
     record_created(session, messages, at=now, actor=actor)
+    detail: dict[str, object] = {
+        "patient_id": patient.id,
+        "plan": valid.plan.name,
+        "messages": len(messages),
+    }
+    if stop_received_at is not None:
+        # The same as any opt-out: nothing pending goes out until the number texts START.
+        reason = f"opt-out ({OPT_OUT_BEFORE_ENROLLMENT})"
+        cancel_pending_for_patient(session, patient.id, at=now, reason=reason, actor=actor)
+        detail["opted_out"] = OPT_OUT_BEFORE_ENROLLMENT
     record_audit(
         session,
         at=now,
@@ -198,9 +205,54 @@ def enroll(
         clinic_id=clinic.id,
         target_type="treatment",
         target_id=treatment.id,
-        detail={"patient_id": patient.id, "plan": valid.plan.name, "messages": len(messages)},
+        detail=detail,
     )
-    return EnrollmentResult(patient=patient, treatment=treatment, messages=messages)
+    return EnrollmentResult(patient, treatment, messages, stop_received_at)
+
+
+def _patient_to_enroll(
+    session: Session, clinic: Clinic, valid: ValidEnrollment, *, now: datetime, actor: str
+) -> tuple[Patient, datetime | None]:
+    """The existing patient, or a new one (opted out if the number's last keyword was STOP,
+    with that STOP's time); refuses a duplicate enrollment."""
+    patient, existing = find_duplicate(session, clinic, valid)
+    if existing is not None:
+        raise DuplicateEnrollment(
+            existing.id,
+            f"already enrolled: treatment #{existing.id} ({existing.kind}) for this patient "
+            "on that day",
+        )
+    if patient is not None:
+        return patient, None
+    patient = _new_patient(clinic, valid, now=now, actor=actor)
+    stop_received_at = standing_opt_out(session, clinic.id, valid.phone)
+    if stop_received_at is not None:
+        patient.opted_out_at = stop_received_at
+        patient.opt_out_source = OPT_OUT_BEFORE_ENROLLMENT
+    session.add(patient)
+    session.flush()
+    return patient, stop_received_at
+
+
+def standing_opt_out(session: Session, clinic_id: int, phone: str) -> datetime | None:
+    """When `phone` texted the clinic a STOP that no later START undid, or None.
+
+    Carriers honour the number's last keyword whoever it belongs to, so a STOP from a
+    number that matched no patient (or another patient on it) still holds."""
+    row = session.execute(
+        select(InboundMessage.intent, InboundMessage.received_at)
+        .where(
+            InboundMessage.clinic_id == clinic_id,
+            InboundMessage.from_address == phone,
+            InboundMessage.intent.in_(KEYWORD_INTENTS),
+        )
+        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+        .limit(1)
+    ).first()
+    if row is None or row.intent != Intent.OPT_OUT.value:
+        return None
+    received_at: datetime = row.received_at
+    return received_at
 
 
 def _serialize_per_phone(session: Session, clinic: Clinic, phone: str) -> None:

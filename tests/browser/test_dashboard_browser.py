@@ -145,6 +145,7 @@ def test_other_pages_render_at_tablet_and_phone_width(
             ("/audit", "Audit log", "11-audit"),
             ("/escalations?status=resolved", "Escalations", "12-escalations-resolved"),
             ("/enroll", "Enroll a patient", "13-enroll"),
+            ("/inbox/unknown", "Unknown numbers", "15-unknown-numbers"),
             ("/today", "Today", "14-today"),
         ):
             page.goto(live_server.url + path)

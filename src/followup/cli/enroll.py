@@ -86,6 +86,8 @@ def _enroll_one(clinic: str, make_request: Callable[[ZoneInfo], EnrollmentReques
                     f"enrolled patient #{result.patient.id} ({mask_phone(result.patient.phone)}), "
                     f"treatment #{result.treatment.id} {result.treatment.kind}"
                 )
+                if result.stop_received_at is not None:
+                    summary += "\nopted out: this number texted STOP and has not texted START since"
         except UnknownClinic as exc:
             fail(str(exc))
         except EnrollmentError as exc:

@@ -104,7 +104,14 @@ class InboundMessage(Base):
     provider's retry of the same webhook has no second effect."""
 
     __tablename__ = "inbound_message"
-    __table_args__ = (UniqueConstraint("provider_sid"),)
+    __table_args__ = (
+        UniqueConstraint("provider_sid"),
+        # Enrollment asks for a number's latest carrier keyword at the clinic (a STOP sent
+        # before the number was a patient's must still hold).
+        Index("ix_inbound_message_clinic_from", "clinic_id", "from_address", "received_at"),
+        # The unknown-numbers page: a clinic's texts with no patient, newest first.
+        Index("ix_inbound_message_clinic_unknown", "clinic_id", "patient_id", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_sid: Mapped[str] = mapped_column(String(64))

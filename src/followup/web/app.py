@@ -33,6 +33,7 @@ from followup.web.routes import (
     templates_preview,
     twilio_sms,
     twilio_status,
+    unknown_numbers,
 )
 from followup.web.routes import settings as settings_pages
 
@@ -58,6 +59,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         health.router,
         auth.router,
         patients.router,
+        unknown_numbers.router,
         dashboard.router,
         escalations.router,
         escalations.actions,

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -20,6 +20,7 @@ from followup.enrollment import (
     EnrollmentRequest,
     enroll,
     find_duplicate,
+    standing_opt_out,
     validate_enrollment,
 )
 from followup.models import ChannelPreference, Clinic, Language
@@ -73,11 +74,16 @@ def _page(
 
 @router.get("/enroll")
 def enroll_form(
-    request: Request, session: DbSession, staff: CurrentStaff, runtime: RuntimeDep
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    phone: str = Query("", max_length=40),
 ) -> Response:
+    """`phone` prefills the number (the unknown-numbers page links here with it)."""
     clinic = staff_clinic(session, staff)
     now_local = runtime.clock.now().astimezone(ZoneInfo(clinic.timezone))
-    form = EnrollForm(treated_at=now_local.strftime("%Y-%m-%dT%H:%M"))
+    form = EnrollForm(treated_at=now_local.strftime("%Y-%m-%dT%H:%M"), phone=phone)
     return _page(request, clinic, available_plans(runtime.templates_dir), form)
 
 
@@ -105,6 +111,33 @@ def _request_from(form: EnrollForm, tz: str) -> EnrollmentRequest:
     )
 
 
+def _preview(
+    request: Request,
+    session: DbSession,
+    clinic: Clinic,
+    runtime: RuntimeDep,
+    form: EnrollForm,
+    enrollment: EnrollmentRequest,
+) -> Response:
+    """The schedule, and what enrolling would run into: a likely duplicate, or a number
+    whose STOP would make the new patient start opted out."""
+    valid = validate_enrollment(
+        clinic, enrollment, templates_dir=runtime.templates_dir, now=runtime.clock.now()
+    )
+    patient, existing = find_duplicate(session, clinic, valid)
+    stop_received_at = None if patient else standing_opt_out(session, clinic.id, valid.phone)
+    return _page(
+        request,
+        clinic,
+        available_plans(runtime.templates_dir),
+        form,
+        preview=valid.sends,
+        existing_patient=patient,
+        duplicate=existing,
+        stop_received_at=stop_received_at,
+    )
+
+
 @actions.post("/enroll")
 def enroll_submit(
     request: Request,
@@ -119,19 +152,7 @@ def enroll_submit(
     try:
         enrollment = _request_from(form, clinic.timezone)
         if form.step != "confirm":
-            valid = validate_enrollment(
-                clinic, enrollment, templates_dir=runtime.templates_dir, now=now
-            )
-            patient, existing = find_duplicate(session, clinic, valid)
-            return _page(
-                request,
-                clinic,
-                plans,
-                form,
-                preview=valid.sends,
-                existing_patient=patient,
-                duplicate=existing,
-            )
+            return _preview(request, session, clinic, runtime, form, enrollment)
         result = enroll(
             session,
             clinic,
@@ -152,5 +173,9 @@ def enroll_submit(
         )
     except EnrollmentError as exc:
         return _page(request, clinic, plans, form, errors={exc.field: str(exc)}, status_code=422)
-    flash(request, f"{result.patient.full_name} is enrolled: {len(result.messages)} messages.")
+    name = result.patient.full_name
+    if result.stop_received_at is not None:
+        flash(request, f"{name} is enrolled, but opted out: this number texted STOP.", "error")
+    else:
+        flash(request, f"{name} is enrolled: {len(result.messages)} messages.")
     return redirect(f"/patients/{result.patient.id}")
