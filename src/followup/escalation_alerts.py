@@ -26,6 +26,7 @@ from followup.models import (
     OnCallContact,
 )
 from followup.outbox_bulk import Outgoing, queue_messages
+from followup.prepared import Prepared
 from followup.rendering import default_templates_dir
 from followup.reply_texts import (
     ClinicLike,
@@ -178,12 +179,13 @@ def queue_alerts(
 
 
 # Built once (composing a statement costs as much CPU as running it); addresses only.
-_URGENT_CONTACTS = (
+_URGENT_CONTACTS_QUERY = (
     select(OnCallContact.phone, OnCallContact.email)
     .where(OnCallContact.clinic_id == bindparam("clinic_id"), OnCallContact.active.is_(True))
     .order_by(OnCallContact.id)
 )
-_NORMAL_CONTACTS = _URGENT_CONTACTS.where(OnCallContact.urgent_only.is_(False))
+_URGENT_CONTACTS = Prepared(_URGENT_CONTACTS_QUERY)
+_NORMAL_CONTACTS = Prepared(_URGENT_CONTACTS_QUERY.where(OnCallContact.urgent_only.is_(False)))
 
 
 def alert_recipients(
@@ -191,7 +193,7 @@ def alert_recipients(
 ) -> list[tuple[Channel, str]]:
     query = _URGENT_CONTACTS if urgent else _NORMAL_CONTACTS
     recipients: list[tuple[Channel, str]] = []
-    for phone, email in conn.execute(query, {"clinic_id": clinic.id}):
+    for phone, email in query.rows(conn, {"clinic_id": clinic.id}):
         if phone:
             recipients.append((Channel.SMS, phone))
         if email:

@@ -45,6 +45,7 @@ from followup.models import (
     Treatment,
 )
 from followup.outbox import queue_message, transition
+from followup.prepared import Prepared, full_row
 from followup.reply_texts import ReplyTexts
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ def insert_escalation(
         "notify_count": 1 if alerting else 0,
     }
     row = {column.key: row.get(column.key) for column in _ESCALATIONS.columns if column.key != "id"}
-    opened = OpenedEscalation(conn.execute(_INSERT_ESCALATION, row).scalar_one(), row)
+    opened = OpenedEscalation(_INSERT_ESCALATION.scalar(conn, row), row)
     alerts = 0
     if alerting:
         alerts = queue_alerts(conn, clinic, opened, recipients, now, texts, media_count)
@@ -164,22 +165,25 @@ def insert_escalation(
 
 def _audit_open(conn: Connection, escalation: OpenedEscalation, alerts: int, now: datetime) -> None:
     # The same AuditEvent row record_audit writes, inserted now rather than ORM-flushed.
-    conn.execute(
-        _INSERT_AUDIT,
-        {
-            "clinic_id": escalation.row["clinic_id"],
-            "actor": SYSTEM_ACTOR,
-            "staff_user_id": None,
-            "action": "escalation.open",
-            "target_type": "escalation",
-            "target_id": escalation.id,
-            "detail": {
-                "priority": str(escalation.priority),
-                "patient_id": escalation.patient_id,
-                "alerts": alerts,
+    _INSERT_AUDIT.run(
+        conn,
+        full_row(
+            _AUDIT,
+            {
+                "clinic_id": escalation.row["clinic_id"],
+                "actor": SYSTEM_ACTOR,
+                "staff_user_id": None,
+                "action": "escalation.open",
+                "target_type": "escalation",
+                "target_id": escalation.id,
+                "detail": {
+                    "priority": str(escalation.priority),
+                    "patient_id": escalation.patient_id,
+                    "alerts": alerts,
+                },
+                "at": now,
             },
-            "at": now,
-        },
+        ),
     )
 
 
@@ -283,8 +287,8 @@ def resolve(
 
 _ESCALATIONS: Table = Escalation.__table__  # type: ignore[assignment]
 _AUDIT: Table = AuditEvent.__table__  # type: ignore[assignment]
-_INSERT_AUDIT = insert(_AUDIT)
-_INSERT_ESCALATION = insert(_ESCALATIONS).returning(_ESCALATIONS.c.id)
+_INSERT_AUDIT = Prepared(insert(_AUDIT))
+_INSERT_ESCALATION = Prepared(insert(_ESCALATIONS).returning(_ESCALATIONS.c.id))
 
 
 def _mark_acknowledged(

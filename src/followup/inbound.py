@@ -37,6 +37,7 @@ from followup.inbound_sender import find_sender as find_sender
 from followup.links import PatientLink
 from followup.models import Channel, Clinic, InboundMessage, Patient, Treatment
 from followup.phones import mask_phone
+from followup.prepared import Prepared, full_row
 from followup.replies import Classification, Intent, Lexicon, classify
 from followup.reply_actions import Decision, ReplyContext, act_on_reply, decide, opt_out
 from followup.reply_texts import ReplyTextError, ReplyTexts
@@ -54,12 +55,16 @@ _UNKNOWN_SENDER_REPLIES = {Intent.OPT_OUT: "opt_out", Intent.HELP: "help"}
 
 _TABLE: Table = InboundMessage.__table__  # type: ignore[assignment]
 _INSERT_ONCE = {
-    "postgresql": postgresql_insert(_TABLE)
-    .on_conflict_do_nothing(index_elements=[_TABLE.c.provider_sid])
-    .returning(_TABLE.c.id),
-    "sqlite": sqlite_insert(_TABLE)
-    .on_conflict_do_nothing(index_elements=[_TABLE.c.provider_sid])
-    .returning(_TABLE.c.id),
+    "postgresql": Prepared(
+        postgresql_insert(_TABLE)
+        .on_conflict_do_nothing(index_elements=[_TABLE.c.provider_sid])
+        .returning(_TABLE.c.id)
+    ),
+    "sqlite": Prepared(
+        sqlite_insert(_TABLE)
+        .on_conflict_do_nothing(index_elements=[_TABLE.c.provider_sid])
+        .returning(_TABLE.c.id)
+    ),
 }
 
 
@@ -249,7 +254,7 @@ def _insert_once(conn: Connection, **values: Any) -> int | None:
     PostgreSQL a concurrent insert of the same SID waits for the other transaction and
     then inserts nothing, so the loser sees None and does nothing else.
     """
-    inserted: int | None = conn.execute(_INSERT_ONCE[conn.dialect.name], values).scalar()
+    inserted: int | None = _INSERT_ONCE[conn.dialect.name].scalar(conn, full_row(_TABLE, values))
     return inserted
 
 

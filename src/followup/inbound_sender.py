@@ -1,6 +1,6 @@
 """Who sent an inbound SMS: the clinic that owns the number texted, and its patients there.
 
-On the webhook's hot path (followup.inbound): one prebuilt Core query in the usual case,
+On the webhook's hot path (followup.inbound): one prepared query in the usual case,
 selecting only the columns a reply needs into small frozen records. Loading the three ORM
 entities instead (41 columns, identity map, instance state) cost more CPU than all the
 rest of handling a check-in answer; the rare actions that change a patient (STOP, START)
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Select, bindparam, select
 
 from followup.models import Clinic, Patient, Treatment
+from followup.prepared import Prepared
 
 if TYPE_CHECKING:
     from followup.inbound import InboundSms
@@ -93,17 +94,21 @@ def _patients_query(*columns: Any) -> Select[Any]:
 
 
 # Built once: composing a statement per request cost as much CPU as running it.
-_SENDER_QUERY = (
+_SENDER_QUERY = Prepared(
     _patients_query(*_CLINIC_COLUMNS)
     .join(Clinic, Clinic.id == Patient.clinic_id)
     .where(Clinic.sender_number == bindparam("to_number"))
     .where(Patient.phone == bindparam("from_number"))
 )
-_PATIENTS_OF_CLINIC = _patients_query().where(
-    Patient.clinic_id == bindparam("clinic_id"), Patient.phone == bindparam("phone")
+_PATIENTS_OF_CLINIC = Prepared(
+    _patients_query().where(
+        Patient.clinic_id == bindparam("clinic_id"), Patient.phone == bindparam("phone")
+    )
 )
-_CLINIC_BY_NUMBER = select(*_CLINIC_COLUMNS).where(Clinic.sender_number == bindparam("number"))
-_CLINIC_BY_SERVICE = (
+_CLINIC_BY_NUMBER = Prepared(
+    select(*_CLINIC_COLUMNS).where(Clinic.sender_number == bindparam("number"))
+)
+_CLINIC_BY_SERVICE = Prepared(
     select(*_CLINIC_COLUMNS)
     .where(Clinic.messaging_service_sid == bindparam("service_sid"))
     .order_by(Clinic.id)
@@ -114,18 +119,14 @@ _CLINIC_BY_SERVICE = (
 def find_sender(conn: Connection, sms: InboundSms) -> Sender:
     """The clinic that owns the number texted and its patients at the From number, most
     recently treated first. One query in the usual case."""
-    rows = conn.execute(
-        _SENDER_QUERY, {"to_number": sms.to_number, "from_number": sms.from_number}
-    ).all()
+    rows = _SENDER_QUERY.rows(conn, {"to_number": sms.to_number, "from_number": sms.from_number})
     if rows:
         return _sender(ClinicFacts(*rows[0][:_NCLINIC]), [row[_NCLINIC:] for row in rows])
     clinic = find_clinic(conn, sms)
     if clinic is None or clinic.sender_number == sms.to_number:
         return Sender(clinic, [], None)
     # Texted through the clinic's Messaging Service from another number of its pool.
-    rows = conn.execute(
-        _PATIENTS_OF_CLINIC, {"clinic_id": clinic.id, "phone": sms.from_number}
-    ).all()
+    rows = _PATIENTS_OF_CLINIC.rows(conn, {"clinic_id": clinic.id, "phone": sms.from_number})
     return _sender(clinic, rows)
 
 
@@ -137,7 +138,7 @@ def _sender(clinic: ClinicFacts, rows: Sequence[Sequence[Any]]) -> Sender:
 
 def find_clinic(conn: Connection, sms: InboundSms) -> ClinicFacts | None:
     """The clinic that owns the number the patient texted (or its Messaging Service)."""
-    row = conn.execute(_CLINIC_BY_NUMBER, {"number": sms.to_number}).first()
+    row = _CLINIC_BY_NUMBER.first(conn, {"number": sms.to_number})
     if row is None and sms.messaging_service_sid:
-        row = conn.execute(_CLINIC_BY_SERVICE, {"service_sid": sms.messaging_service_sid}).first()
+        row = _CLINIC_BY_SERVICE.first(conn, {"service_sid": sms.messaging_service_sid})
     return ClinicFacts(*row) if row is not None else None

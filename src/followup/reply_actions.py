@@ -36,6 +36,7 @@ from followup.models import (
 )
 from followup.outbox import cancel_pending_for_patient, record_created, transition
 from followup.plans import PlanError, PlannedSend, load_plan, plan_sends
+from followup.prepared import Prepared
 from followup.replies import Classification, Intent
 from followup.reply_texts import ReplyTexts
 
@@ -115,8 +116,8 @@ def act_on_reply(
                 opt_in(session, patients, templates_dir=templates_dir, now=now)
     elif intent in _CHECKIN_INTENTS and context.treatment_id is not None:
         # The stored InboundMessage is the record of who answered what, when and how.
-        conn.execute(
-            _RECORD_CHECKIN,
+        _RECORD_CHECKIN.run(
+            conn,
             {"treatment_id": context.treatment_id, "answer": CheckinAnswer(intent), "at": now},
         )
     if decision.priority is None:
@@ -272,7 +273,7 @@ def _add_step(
 
 
 _TREATMENTS: Table = Treatment.__table__  # type: ignore[assignment]
-_RECORD_CHECKIN = (
+_RECORD_CHECKIN = Prepared(
     update(_TREATMENTS)
     .where(_TREATMENTS.c.id == bindparam("treatment_id"))
     .values(checkin_answer=bindparam("answer"), checkin_at=bindparam("at"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -59,7 +59,10 @@ def reply_deps(runtime: Runtime) -> ReplyDeps:
     return _deps(settings.lexicon_path, settings.templates_dir, settings.public_url)
 
 
+@lru_cache(maxsize=1024)
 def twiml(reply_text: str | None) -> str:
+    """The SDK's TwiML for an auto-reply. Cached: replies are a few templates per clinic
+    and language, and building the XML cost about as much as a query."""
     response = MessagingResponse()
     if reply_text:
         response.message(reply_text)
