@@ -140,50 +140,75 @@ def insert_escalation(
     alerting = priority is not EscalationPriority.INBOX
     urgent = priority is EscalationPriority.URGENT
     recipients = alert_recipients(conn, clinic, urgent=urgent) if alerting else []
-    row = {
-        "clinic_id": clinic.id,
-        "patient_id": patient_id,
-        "treatment_id": treatment_id,
-        "inbound_message_id": inbound_id,
-        "priority": priority,
-        "status": EscalationStatus.OPEN,
-        "reason": reason[:_REASON_LENGTH],
-        "opened_at": now,
-        # What a reminder (escalation_alerts) records, written with the row, not an UPDATE.
-        "last_notified_at": now if alerting else None,
-        "notify_count": 1 if alerting else 0,
-    }
-    row = {column.key: row.get(column.key) for column in _ESCALATIONS.columns if column.key != "id"}
+    row = escalation_row(
+        clinic_id=clinic.id,
+        patient_id=patient_id,
+        treatment_id=treatment_id,
+        inbound_id=inbound_id,
+        priority=priority,
+        reason=reason,
+        now=now,
+    )
     opened = OpenedEscalation(_INSERT_ESCALATION.scalar(conn, row), row)
     alerts = 0
     if alerting:
         alerts = queue_alerts(conn, clinic, opened, recipients, now, texts, media_count)
-    _audit_open(conn, opened, alerts, now)
+    _INSERT_AUDIT.run(conn, opening_audit_row(row, opened.id, alerts))
     log.info("escalation opened id=%s priority=%s alerts=%s", opened.id, priority, alerts)
     return opened
 
 
-def _audit_open(conn: Connection, escalation: OpenedEscalation, alerts: int, now: datetime) -> None:
-    # The same AuditEvent row record_audit writes, inserted now rather than ORM-flushed.
-    _INSERT_AUDIT.run(
-        conn,
-        full_row(
-            _AUDIT,
-            {
-                "clinic_id": escalation.row["clinic_id"],
-                "actor": SYSTEM_ACTOR,
-                "staff_user_id": None,
-                "action": "escalation.open",
-                "target_type": "escalation",
-                "target_id": escalation.id,
-                "detail": {
-                    "priority": str(escalation.priority),
-                    "patient_id": escalation.patient_id,
-                    "alerts": alerts,
-                },
-                "at": now,
+def escalation_row(
+    *,
+    clinic_id: int,
+    patient_id: int,
+    treatment_id: int | None,
+    inbound_id: int | None,
+    priority: EscalationPriority,
+    reason: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Every column of a new open escalation (alerting ones are notified as they open)."""
+    alerting = priority is not EscalationPriority.INBOX
+    return full_row(
+        _ESCALATIONS,
+        {
+            "clinic_id": clinic_id,
+            "patient_id": patient_id,
+            "treatment_id": treatment_id,
+            "inbound_message_id": inbound_id,
+            "priority": priority,
+            "status": EscalationStatus.OPEN,
+            "reason": reason[:_REASON_LENGTH],
+            "opened_at": now,
+            # What a reminder (escalation_alerts) records, written with the row, not an
+            # UPDATE.
+            "last_notified_at": now if alerting else None,
+            "notify_count": 1 if alerting else 0,
+        },
+    )
+
+
+def opening_audit_row(
+    escalation: dict[str, Any], escalation_id: int | None, alerts: int
+) -> dict[str, Any]:
+    """The `escalation.open` audit event (the same row record_audit would write)."""
+    return full_row(
+        _AUDIT,
+        {
+            "clinic_id": escalation["clinic_id"],
+            "actor": SYSTEM_ACTOR,
+            "staff_user_id": None,
+            "action": "escalation.open",
+            "target_type": "escalation",
+            "target_id": escalation_id,
+            "detail": {
+                "priority": str(escalation["priority"]),
+                "patient_id": escalation["patient_id"],
+                "alerts": alerts,
             },
-        ),
+            "at": escalation["opened_at"],
+        },
     )
 
 

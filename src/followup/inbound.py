@@ -53,17 +53,17 @@ _CARRIER_OPT_TYPES = {"STOP": Intent.OPT_OUT, "START": Intent.OPT_IN, "HELP": In
 _UNKNOWN_SENDER_REPLIES = {Intent.OPT_OUT: "opt_out", Intent.HELP: "help"}
 
 
-_TABLE: Table = InboundMessage.__table__  # type: ignore[assignment]
+INBOUND_TABLE: Table = InboundMessage.__table__  # type: ignore[assignment]
 _INSERT_ONCE = {
     "postgresql": Prepared(
-        postgresql_insert(_TABLE)
-        .on_conflict_do_nothing(index_elements=[_TABLE.c.provider_sid])
-        .returning(_TABLE.c.id)
+        postgresql_insert(INBOUND_TABLE)
+        .on_conflict_do_nothing(index_elements=[INBOUND_TABLE.c.provider_sid])
+        .returning(INBOUND_TABLE.c.id)
     ),
     "sqlite": Prepared(
-        sqlite_insert(_TABLE)
-        .on_conflict_do_nothing(index_elements=[_TABLE.c.provider_sid])
-        .returning(_TABLE.c.id)
+        sqlite_insert(INBOUND_TABLE)
+        .on_conflict_do_nothing(index_elements=[INBOUND_TABLE.c.provider_sid])
+        .returning(INBOUND_TABLE.c.id)
     ),
 }
 
@@ -144,11 +144,20 @@ def _media(form: Mapping[str, str]) -> list[dict[str, str]]:
     return media
 
 
-def receive_sms(
-    conn: Connection, deps: ReplyDeps, sms: InboundSms, now: datetime
-) -> InboundOutcome:
-    """Store, match, classify and act on one inbound SMS, in the connection's transaction
-    (an ORM caller passes `session.connection()`)."""
+@dataclass(frozen=True)
+class Reading:
+    """Who sent a reply, what it says, and what it calls for: everything decided before
+    anything is written."""
+
+    sender: Sender
+    classification: Classification
+    decision: Decision
+    lang: str
+    source: str
+
+
+def read_sms(conn: Connection, deps: ReplyDeps, sms: InboundSms) -> Reading:
+    """Find the sender, classify the text and decide what it calls for (one query)."""
     sender = find_sender(conn, sms)
     classification = classify(sms.body, deps.lexicon)
     carrier_intent = _CARRIER_OPT_TYPES.get(sms.opt_out_type or "")
@@ -167,25 +176,62 @@ def receive_sms(
             opted_out=sender.patient.opted_out_at is not None,
         )
         lang = sender.patient.language
+    source = "sms_carrier" if carrier_intent else "sms"
+    return Reading(sender, classification, decision, lang, source)
+
+
+def sms_values(sms: InboundSms) -> dict[str, Any]:
+    """The stored message's columns that come from the request itself."""
+    return {
+        "provider_sid": sms.message_sid,
+        "channel": Channel.SMS,
+        "from_address": sms.from_number,
+        "to_address": sms.to_number,
+        "body": sms.body,
+        "media": sms.media,
+        "opt_out_type": sms.opt_out_type,
+    }
+
+
+def receive_sms(
+    conn: Connection, deps: ReplyDeps, sms: InboundSms, now: datetime
+) -> InboundOutcome:
+    """Store, match, classify and act on one inbound SMS, in the connection's transaction
+    (an ORM caller passes `session.connection()`)."""
+    reading = read_sms(conn, deps, sms)
     outcome = _record(
         conn,
         deps,
-        sender,
-        classification,
-        decision,
-        lang=lang,
-        source="sms_carrier" if carrier_intent else "sms",
+        reading.sender,
+        reading.classification,
+        reading.decision,
+        lang=reading.lang,
+        source=reading.source,
         now=now,
-        provider_sid=sms.message_sid,
-        channel=Channel.SMS,
-        from_address=sms.from_number,
-        to_address=sms.to_number,
-        body=sms.body,
-        media=sms.media,
-        opt_out_type=sms.opt_out_type,
+        **sms_values(sms),
     )
-    _log(outcome, sender, classification, sms)
+    log_outcome(outcome, reading, sms)
     return outcome
+
+
+def inbound_row(
+    sender: Sender, classification: Classification, reply: str | None, now: datetime, **values: Any
+) -> dict[str, Any]:
+    """Every column of the stored message."""
+    return full_row(
+        INBOUND_TABLE,
+        {
+            "clinic_id": sender.clinic.id if sender.clinic else None,
+            "patient_id": sender.patient.id if sender.patient else None,
+            "treatment_id": sender.treatment_id,
+            "intent": classification.intent.value,
+            "urgent": classification.urgent,
+            "matched": list(classification.matched),
+            "reply_body": reply,
+            "received_at": now,
+            **values,
+        },
+    )
 
 
 def _record(
@@ -201,19 +247,8 @@ def _record(
     **values: Any,
 ) -> InboundOutcome:
     """Store the reply once, then (for a known patient) act on it."""
-    reply = _reply_text(deps, decision.reply, lang, sender.clinic)
-    inbound_id = _insert_once(
-        conn,
-        clinic_id=sender.clinic.id if sender.clinic else None,
-        patient_id=sender.patient.id if sender.patient else None,
-        treatment_id=sender.treatment_id,
-        intent=classification.intent.value,
-        urgent=classification.urgent,
-        matched=list(classification.matched),
-        reply_body=reply,
-        received_at=now,
-        **values,
-    )
+    reply = reply_text(deps, decision.reply, lang, sender.clinic)
+    inbound_id = _insert_once(conn, inbound_row(sender, classification, reply, now, **values))
     if inbound_id is None:
         return InboundOutcome(None, None, None, duplicate=True)
     if sender.clinic is None or sender.patient is None:
@@ -234,7 +269,7 @@ def _record(
     return InboundOutcome(reply, inbound_id, escalation.id if escalation else None, False)
 
 
-def _reply_text(
+def reply_text(
     deps: ReplyDeps, name: str | None, lang: str, clinic: ClinicFacts | None
 ) -> str | None:
     if name is None:
@@ -247,21 +282,20 @@ def _reply_text(
         return None
 
 
-def _insert_once(conn: Connection, **values: Any) -> int | None:
+def _insert_once(conn: Connection, row: dict[str, Any]) -> int | None:
     """Insert the inbound message unless its provider SID is already stored; its id.
 
     INSERT ... ON CONFLICT DO NOTHING RETURNING id: one round trip, and race-safe: on
     PostgreSQL a concurrent insert of the same SID waits for the other transaction and
     then inserts nothing, so the loser sees None and does nothing else.
     """
-    inserted: int | None = _INSERT_ONCE[conn.dialect.name].scalar(conn, full_row(_TABLE, values))
+    inserted: int | None = _INSERT_ONCE[conn.dialect.name].scalar(conn, row)
     return inserted
 
 
-def _log(
-    outcome: InboundOutcome, sender: Sender, classification: Classification, sms: InboundSms
-) -> None:
+def log_outcome(outcome: InboundOutcome, reading: Reading, sms: InboundSms) -> None:
     # Ids, intent and a masked number only: never the body or the full phone number.
+    sender, classification = reading.sender, reading.classification
     log.info(
         "inbound sms id=%s duplicate=%s clinic_id=%s patient_id=%s from=%s intent=%s "
         "urgent=%s media=%s replied=%s escalation_id=%s",

@@ -1,7 +1,7 @@
 """POST /webhooks/twilio/sms: Twilio's incoming-message webhook, answered with TwiML.
 
-The route only translates: signature and form (TwilioForm), then `inbound.receive_sms`
-in the request's one transaction, then the auto-reply as TwiML. Twilio waits at most 15 s
+The route only translates: signature and form (TwilioForm), then `inbound_fused.handle_sms`
+(stored and committed), then the auto-reply as TwiML. Twilio waits at most 15 s
 for the answer; a reply is handled in milliseconds, and anything slow (staff alerts) goes
 through the outbox instead of happening here.
 """
@@ -24,8 +24,8 @@ from followup.inbound import (
     InvalidInbound,
     ReplyDeps,
     parse_twilio_form,
-    receive_sms,
 )
+from followup.inbound_fused import handle_sms
 from followup.replies import LexiconError, default_lexicon, load_lexicon
 from followup.reply_texts import reply_texts
 from followup.runtime import Runtime
@@ -70,12 +70,8 @@ def twiml(reply_text: str | None) -> str:
 
 
 def _receive(runtime: Runtime, sms: InboundSms) -> InboundOutcome:
-    """One transaction for the whole reply, committed before Twilio gets its answer.
-
-    A Core connection, not an ORM session: the reply is written with Core statements, and
-    a session's bookkeeping cost more CPU than they do."""
-    with runtime.engine.begin() as conn:
-        return receive_sms(conn, reply_deps(runtime), sms, runtime.clock.now())
+    """The reply is stored and acted on (committed) before Twilio gets its answer."""
+    return handle_sms(runtime.engine, reply_deps(runtime), sms, runtime.clock.now())
 
 
 # The reply's database work runs on a few threads of its own rather than anyio's shared
