@@ -156,15 +156,23 @@ class Reading:
     source: str
 
 
-def read_sms(conn: Connection, deps: ReplyDeps, sms: InboundSms) -> Reading:
-    """Find the sender, classify the text and decide what it calls for (one query)."""
-    sender = find_sender(conn, sms)
+def classify_sms(deps: ReplyDeps, sms: InboundSms) -> Classification:
+    """What the text says; what Twilio's Advanced Opt-Out read in it, when it answered."""
     classification = classify(sms.body, deps.lexicon)
     carrier_intent = _CARRIER_OPT_TYPES.get(sms.opt_out_type or "")
-    if carrier_intent is not None:  # Twilio's Advanced Opt-Out has read it and answered
-        classification = Classification(
-            carrier_intent, classification.urgent, (f"carrier:{sms.opt_out_type}",)
-        )
+    if carrier_intent is None:
+        return classification
+    return Classification(carrier_intent, classification.urgent, (f"carrier:{sms.opt_out_type}",))
+
+
+def read_sms(
+    conn: Connection, deps: ReplyDeps, sms: InboundSms, classification: Classification | None = None
+) -> Reading:
+    """Find the sender, classify the text (unless given) and decide what it calls for."""
+    sender = find_sender(conn, sms)
+    if classification is None:
+        classification = classify_sms(deps, sms)
+    carrier_intent = _CARRIER_OPT_TYPES.get(sms.opt_out_type or "")
     if sender.patient is None:
         decision = Decision(_UNKNOWN_SENDER_REPLIES.get(classification.intent), None)
         decision = Decision(None, None) if carrier_intent else decision
@@ -194,11 +202,15 @@ def sms_values(sms: InboundSms) -> dict[str, Any]:
 
 
 def receive_sms(
-    conn: Connection, deps: ReplyDeps, sms: InboundSms, now: datetime
+    conn: Connection,
+    deps: ReplyDeps,
+    sms: InboundSms,
+    now: datetime,
+    classification: Classification | None = None,
 ) -> InboundOutcome:
     """Store, match, classify and act on one inbound SMS, in the connection's transaction
     (an ORM caller passes `session.connection()`)."""
-    reading = read_sms(conn, deps, sms)
+    reading = read_sms(conn, deps, sms, classification)
     outcome = _record(
         conn,
         deps,

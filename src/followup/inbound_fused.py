@@ -28,6 +28,7 @@ from followup.inbound import (
     InboundSms,
     Reading,
     ReplyDeps,
+    classify_sms,
     inbound_row,
     log_outcome,
     read_sms,
@@ -37,7 +38,7 @@ from followup.inbound import (
 )
 from followup.models import AuditEvent, CheckinAnswer, Escalation, EscalationPriority, Treatment
 from followup.prepared import Prepared, full_row
-from followup.replies import Intent
+from followup.replies import Classification, Intent
 from followup.reply_actions import describe
 
 log = logging.getLogger("followup.inbound")
@@ -51,15 +52,23 @@ _KEYWORD_INTENTS = {Intent.OPT_OUT, Intent.OPT_IN}
 
 def handle_sms(engine: Engine, deps: ReplyDeps, sms: InboundSms, now: datetime) -> InboundOutcome:
     """Store, match, classify and act on one inbound SMS; committed when this returns."""
-    if engine.dialect.name == "postgresql":
+    classification = classify_sms(deps, sms)
+    if engine.dialect.name == "postgresql" and not _needs_transaction(classification):
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            reading = read_sms(conn, deps, sms)
+            reading = read_sms(conn, deps, sms, classification)
             outcome = _write_in_one_statement(conn, deps, reading, sms, now)
         if outcome is not None:
             log_outcome(outcome, reading, sms)
             return outcome
     with engine.begin() as conn:
-        return receive_sms(conn, deps, sms, now)
+        return receive_sms(conn, deps, sms, now, classification)
+
+
+def _needs_transaction(classification: Classification) -> bool:
+    """Whatever the sender, this reply changes consent or pages staff (known from the
+    text alone, so it is read once, inside the transaction)."""
+    intent = classification.intent
+    return classification.urgent or intent in _KEYWORD_INTENTS or intent is Intent.WORSE
 
 
 def _write_in_one_statement(
