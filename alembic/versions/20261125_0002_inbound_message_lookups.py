@@ -1,5 +1,8 @@
 """inbound_message indexes: a number's keywords per clinic, a clinic's unknown senders
 
+Both lead with clinic_id, so the single-column clinic_id index goes: every reply inserts
+into this table, and each index is written on every insert.
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25 22:20:00.000000
@@ -27,9 +30,11 @@ def upgrade() -> None:
             ["clinic_id", "patient_id", "received_at"],
             unique=False,
         )
+        batch_op.drop_index("ix_inbound_message_clinic_id")
 
 
 def downgrade() -> None:
     with op.batch_alter_table("inbound_message", schema=None) as batch_op:
+        batch_op.create_index("ix_inbound_message_clinic_id", ["clinic_id"], unique=False)
         batch_op.drop_index("ix_inbound_message_clinic_unknown")
         batch_op.drop_index("ix_inbound_message_clinic_from")

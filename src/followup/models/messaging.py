@@ -115,7 +115,8 @@ class InboundMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_sid: Mapped[str] = mapped_column(String(64))
-    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"), index=True)
+    # Indexed by the two clinic_id-first indexes above, not on its own.
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"))
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
     treatment_id: Mapped[int | None] = mapped_column(ForeignKey("treatment.id"))
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "inbound_channel"))
