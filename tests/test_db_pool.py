@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import psycopg
 import pytest
-from sqlalchemy import Engine, event, text
+import sqlalchemy.exc
+from sqlalchemy import Engine, event, func, select, text
 
 import followup.db
 from followup.db import make_engine
+from followup.prepared import Prepared
 from tests.conftest import DatabaseMaker, _postgres_admin_engine
 
 
@@ -71,3 +74,30 @@ def test_an_idle_connection_is_pinged(pg_engine: Engine, monkeypatch: pytest.Mon
     _backend_pid(pg_engine)
 
     assert pings == [1]
+
+
+BACKEND_PID = Prepared(select(func.pg_backend_pid()))
+
+
+def test_a_connection_killed_under_a_prepared_statement_is_not_given_out_again(
+    pg_engine: Engine,
+) -> None:
+    """Prepared statements run on psycopg's cursor, outside SQLAlchemy's error handling:
+    the pool must still throw away a connection the server closed."""
+    with pg_engine.begin() as conn:
+        pid = BACKEND_PID.scalar(conn, {})
+    admin = _postgres_admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text("select pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+
+    # Checked out moments after use, so not pinged: the statement meets the dead socket.
+    def query_on_the_dead_connection() -> None:
+        with pg_engine.begin() as conn:
+            BACKEND_PID.scalar(conn, {})
+
+    with pytest.raises((psycopg.OperationalError, sqlalchemy.exc.OperationalError)):
+        query_on_the_dead_connection()
+
+    with pg_engine.begin() as conn:  # pool_size=1: the only connection, replaced
+        assert BACKEND_PID.scalar(conn, {}) != pid
