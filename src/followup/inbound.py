@@ -169,9 +169,13 @@ def read_sms(
     conn: Connection, deps: ReplyDeps, sms: InboundSms, classification: Classification | None = None
 ) -> Reading:
     """Find the sender, classify the text (unless given) and decide what it calls for."""
-    sender = find_sender(conn, sms)
     if classification is None:
         classification = classify_sms(deps, sms)
+    return reading_of(find_sender(conn, sms), classification, sms)
+
+
+def reading_of(sender: Sender, classification: Classification, sms: InboundSms) -> Reading:
+    """What a reply from this sender calls for (pure)."""
     carrier_intent = _CARRIER_OPT_TYPES.get(sms.opt_out_type or "")
     if sender.patient is None:
         decision = Decision(_UNKNOWN_SENDER_REPLIES.get(classification.intent), None)

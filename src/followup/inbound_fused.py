@@ -15,6 +15,8 @@ SQLite) goes through `inbound.receive_sms` in one transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -53,7 +55,7 @@ _KEYWORD_INTENTS = {Intent.OPT_OUT, Intent.OPT_IN}
 def handle_sms(engine: Engine, deps: ReplyDeps, sms: InboundSms, now: datetime) -> InboundOutcome:
     """Store, match, classify and act on one inbound SMS; committed when this returns."""
     classification = classify_sms(deps, sms)
-    if engine.dialect.name == "postgresql" and not _needs_transaction(classification):
+    if engine.dialect.name == "postgresql" and not needs_transaction(classification):
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             reading = read_sms(conn, deps, sms, classification)
             outcome = _write_in_one_statement(conn, deps, reading, sms, now)
@@ -64,17 +66,44 @@ def handle_sms(engine: Engine, deps: ReplyDeps, sms: InboundSms, now: datetime) 
         return receive_sms(conn, deps, sms, now, classification)
 
 
-def _needs_transaction(classification: Classification) -> bool:
+def needs_transaction(classification: Classification) -> bool:
     """Whatever the sender, this reply changes consent or pages staff (known from the
     text alone, so it is read once, inside the transaction)."""
     intent = classification.intent
     return classification.urgent or intent in _KEYWORD_INTENTS or intent is Intent.WORSE
 
 
+@dataclass(frozen=True)
+class OneStatement:
+    """A reply's whole write as one statement: what to run, with what, and the answer."""
+
+    statement: Prepared
+    params: dict[str, Any]
+    reply: str | None
+
+    def outcome(self, written: Sequence[Any] | None) -> InboundOutcome:
+        if written is None:
+            return InboundOutcome(None, None, None, duplicate=True)
+        inbound_id, escalation_id = written[0], written[1] if len(written) > 1 else None
+        if escalation_id is not None:
+            log.info("escalation opened id=%s priority=inbox alerts=0", escalation_id)
+        return InboundOutcome(self.reply, inbound_id, escalation_id, duplicate=False)
+
+
 def _write_in_one_statement(
     conn: Connection, deps: ReplyDeps, reading: Reading, sms: InboundSms, now: datetime
 ) -> InboundOutcome | None:
     """The reply stored and acted on in one statement, or None if it needs more."""
+    plan = plan_one_statement(deps, reading, sms, now)
+    if plan is None:
+        return None
+    return plan.outcome(plan.statement.first(conn, plan.params))
+
+
+def plan_one_statement(
+    deps: ReplyDeps, reading: Reading, sms: InboundSms, now: datetime
+) -> OneStatement | None:
+    """The one statement that stores and acts on this reply, or None if it needs more."""
     sender, classification, decision = reading.sender, reading.classification, reading.decision
     patient, clinic = sender.patient, sender.clinic
     if patient is not None and clinic is not None:
@@ -104,13 +133,7 @@ def _write_in_one_statement(
         statement = _CHECKIN
         answer = CheckinAnswer(classification.intent)
         params |= {"treatment_id": sender.treatment_id, "answer": answer, "at": now}
-    written = statement.first(conn, params)
-    if written is None:
-        return InboundOutcome(None, None, None, duplicate=True)
-    inbound_id, escalation_id = written[0], written[1] if len(written) > 1 else None
-    if escalation_id is not None:
-        log.info("escalation opened id=%s priority=inbox alerts=0", escalation_id)
-    return InboundOutcome(reply, inbound_id, escalation_id, duplicate=False)
+    return OneStatement(statement, params, reply)
 
 
 def _prefixed(prefix: str, row: dict[str, Any]) -> dict[str, Any]:

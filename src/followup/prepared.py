@@ -20,7 +20,7 @@ from functools import cache
 from typing import Any
 
 from psycopg.types.json import Json
-from sqlalchemy import Column, Connection, Executable, Table
+from sqlalchemy import Column, Connection, Dialect, Executable, Table
 from sqlalchemy.sql import ClauseElement, Insert
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -57,18 +57,18 @@ class Prepared:
         else:
             self._execute(conn, params)
 
-    def sql(self, conn: Connection) -> str:
+    def sql(self, dialect: Dialect) -> str:
         """The statement as PostgreSQL text with psycopg's %(name)s placeholders."""
-        return self._compile(conn)[0]
+        return self._compile(dialect)[0]
 
-    def _compile(self, conn: Connection) -> tuple[str, dict[str, Any]]:
+    def _compile(self, dialect: Dialect) -> tuple[str, dict[str, Any]]:
         if self._compiled is None:
             statement = self.statement
             assert isinstance(statement, ClauseElement)
             keys = None
             if isinstance(statement, Insert) and isinstance(statement.table, Table):
                 keys = list(_inserted_columns(statement.table))  # see full_row
-            compiled = statement.compile(dialect=conn.dialect, column_keys=keys)
+            compiled = statement.compile(dialect=dialect, column_keys=keys)
             assert isinstance(compiled, SQLCompiler)
             literals = {
                 name: bind.value for name, bind in compiled.binds.items() if not bind.required
@@ -82,7 +82,7 @@ class Prepared:
         driver = conn.connection.driver_connection
         assert driver is not None
         cursor = driver.cursor()
-        sql, literals = self._compile(conn)
+        sql, literals = self._compile(conn.dialect)
         cursor.execute(sql, _adapt({**literals, **params} if literals else params), prepare=True)
         return cursor
 
