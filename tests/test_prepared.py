@@ -9,7 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from followup.clock import FixedClock
-from followup.models import Escalation, EscalationPriority, EscalationStatus, InboundMessage
+from followup.models import (
+    Escalation,
+    EscalationPriority,
+    EscalationStatus,
+    InboundMessage,
+    ScheduledMessage,
+)
 from followup.prepared import Prepared, full_row
 
 from .factories import make_clinic, make_enrollment
@@ -111,3 +117,12 @@ def test_a_failed_statement_rolls_the_whole_transaction_back(
         # The connection went back to the pool usable: the next transaction works.
     with engine.begin() as conn:
         assert INSERT_INBOUND.scalar(conn, _inbound("SM1", clock)) is not None
+
+
+def test_full_row_leaves_server_defaults_to_the_database() -> None:
+    messages: Table = ScheduledMessage.__table__  # type: ignore[assignment]
+    row = full_row(messages, {"body": "hello"})
+    assert "created_at" not in row  # server_default now(): an explicit NULL would defeat it
+    assert "id" not in row
+    assert row["body"] == "hello"
+    assert row["attempts"] == 0

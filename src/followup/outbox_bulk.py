@@ -1,11 +1,11 @@
-"""Queue several ready-written messages in two statements (the webhook's staff alerts).
+"""Queue several ready-written messages at once (the webhook's staff alerts).
 
 The same rows and events as `outbox.queue_message` called once per message: each message
-is `scheduled`, due `at`, and has its `created` MessageEvent; but one multi-row INSERT for
-the messages (RETURNING their ids) and one for their events, instead of an ORM flush per
-message. Core on the transaction's Connection (an ORM caller passes
-`session.connection()`): the rows are not loaded into any session; callers that need the
-ORM objects use `queue_message`.
+is `scheduled`, due `at`, and has its `created` MessageEvent; but the messages in one
+batch of INSERTs (RETURNING their ids; psycopg pipelines them) and their events in
+another, instead of an ORM flush per message. Prepared statements on the transaction's
+Connection (an ORM caller passes `session.connection()`): the rows are not loaded into
+any session; callers that need the ORM objects use `queue_message`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from datetime import datetime
 from sqlalchemy import Connection, Table, insert
 
 from followup.models import Channel, MessageEvent, MessageKind, MessageStatus, ScheduledMessage
+from followup.prepared import Prepared, full_row
 
 _MESSAGES: Table = ScheduledMessage.__table__  # type: ignore[assignment]
 _EVENTS: Table = MessageEvent.__table__  # type: ignore[assignment]
 # The ids only name the events, all alike but for message_id: their order does not matter.
-_INSERT_MESSAGES = insert(_MESSAGES).returning(_MESSAGES.c.id)
-_INSERT_EVENTS = insert(_EVENTS)
+_INSERT_MESSAGES = Prepared(insert(_MESSAGES).returning(_MESSAGES.c.id))
+_INSERT_EVENTS = Prepared(insert(_EVENTS))
 
 
 @dataclass(frozen=True)
@@ -51,37 +52,43 @@ def queue_messages(
     if not messages:
         return []
     rows = [
-        {
-            "clinic_id": clinic_id,
-            "patient_id": patient_id,
-            "escalation_id": escalation_id,
-            "kind": kind,
-            "channel": message.channel,
-            "recipient": message.recipient,
-            "subject": message.subject,
-            "body": message.body,
-            "send_at": at,
-            "next_attempt_at": at,
-            "expires_at": expires_at,
-            "status": MessageStatus.SCHEDULED,
-            "attempts": 0,
-            "created_by": actor,
-        }
+        full_row(
+            _MESSAGES,
+            {
+                "clinic_id": clinic_id,
+                "patient_id": patient_id,
+                "escalation_id": escalation_id,
+                "kind": kind,
+                "channel": message.channel,
+                "recipient": message.recipient,
+                "subject": message.subject,
+                "body": message.body,
+                "send_at": at,
+                "next_attempt_at": at,
+                "expires_at": expires_at,
+                "status": MessageStatus.SCHEDULED,
+                "attempts": 0,
+                "created_by": actor,
+            },
+        )
         for message in messages
     ]
-    ids = list(conn.scalars(_INSERT_MESSAGES, rows))
-    conn.execute(
-        _INSERT_EVENTS,
+    ids: list[int] = _INSERT_MESSAGES.many(conn, rows, returning=True)
+    _INSERT_EVENTS.many(
+        conn,
         [
-            {
-                "message_id": message_id,
-                "at": at,
-                "from_status": None,
-                "to_status": MessageStatus.SCHEDULED,
-                "detail": "created",
-                "error_code": None,
-                "actor": actor,
-            }
+            full_row(
+                _EVENTS,
+                {
+                    "message_id": message_id,
+                    "at": at,
+                    "from_status": None,
+                    "to_status": MessageStatus.SCHEDULED,
+                    "detail": "created",
+                    "error_code": None,
+                    "actor": actor,
+                },
+            )
             for message_id in ids
         ],
     )

@@ -51,6 +51,28 @@ class Prepared:
         row = self.first(conn, params)
         return row[0] if row is not None else None
 
+    def many(
+        self, conn: Connection, rows: Sequence[Mapping[str, Any]], *, returning: bool = False
+    ) -> list[Any]:
+        """Run once per row (psycopg pipelines them); with RETURNING, each row's first
+        column, in the rows' order."""
+        if conn.dialect.name != "postgresql":
+            result = conn.execute(self.statement, list(rows))
+            return list(result.scalars()) if returning else []
+        sql, literals = self._compile(conn.dialect)
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        adapted = [_adapt({**literals, **row} if literals else row) for row in rows]
+        cursor.executemany(sql, adapted, returning=returning)
+        if not returning:
+            return []
+        firsts = []
+        while True:
+            firsts.append(cursor.fetchone()[0])
+            if not cursor.nextset():
+                return firsts
+
     def run(self, conn: Connection, params: Mapping[str, Any]) -> None:
         if conn.dialect.name != "postgresql":
             conn.execute(self.statement, params)
@@ -112,9 +134,16 @@ def full_row(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _inserted_columns(table: Table) -> Iterator[str]:
-    """Every column but the generated primary key, which the database numbers."""
+    """Every column but those the database fills: the generated primary key, and columns
+    with a server default or an SQL-expression default (SQLAlchemy renders that inline)."""
     generated = table.autoincrement_column
-    return (column.key for column in table.columns if column is not generated)
+    for column in table.columns:
+        default = column.default
+        if column is generated or (column.server_default is not None and default is None):
+            continue
+        if default is not None and not (default.is_scalar or default.is_callable):
+            continue
+        yield column.key
 
 
 @cache
