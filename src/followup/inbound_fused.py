@@ -39,7 +39,7 @@ from followup.inbound import (
     sms_values,
 )
 from followup.models import AuditEvent, CheckinAnswer, Escalation, EscalationPriority, Treatment
-from followup.prepared import Prepared, full_row
+from followup.prepared import Prepared, inserted_columns
 from followup.replies import Classification, Intent
 from followup.reply_actions import describe
 
@@ -146,7 +146,7 @@ def _bound(prefix: str, table: Table, keys: list[str]) -> list[Any]:
 
 
 def _columns(table: Table, *without: str) -> list[str]:
-    return [key for key in full_row(table, {}) if key not in without]
+    return [key for key in inserted_columns(table) if key not in without]
 
 
 _INBOUND_KEYS = _columns(INBOUND_TABLE)

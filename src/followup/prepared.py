@@ -79,17 +79,13 @@ class Prepared:
         else:
             self._execute(conn, params)
 
-    def sql(self, dialect: Dialect) -> str:
-        """The statement as PostgreSQL text with psycopg's %(name)s placeholders."""
-        return self._compile(dialect)[0]
-
     def _compile(self, dialect: Dialect) -> tuple[str, dict[str, Any]]:
         if self._compiled is None:
             statement = self.statement
             assert isinstance(statement, ClauseElement)
             keys = None
             if isinstance(statement, Insert) and isinstance(statement.table, Table):
-                keys = list(_inserted_columns(statement.table))  # see full_row
+                keys = list(inserted_columns(statement.table))  # see full_row
             compiled = statement.compile(dialect=dialect, column_keys=keys)
             assert isinstance(compiled, SQLCompiler)
             literals = {
@@ -133,7 +129,7 @@ def full_row(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _inserted_columns(table: Table) -> Iterator[str]:
+def inserted_columns(table: Table) -> Iterator[str]:
     """Every column but those the database fills: the generated primary key, and columns
     with a server default or an SQL-expression default (SQLAlchemy renders that inline)."""
     generated = table.autoincrement_column
@@ -152,13 +148,13 @@ def _defaults(table: Table) -> tuple[tuple[str, Any], ...]:
         default = column.default
         return default.arg if default is not None and default.is_scalar else None  # type: ignore[attr-defined]
 
-    return tuple((key, scalar(table.columns[key])) for key in _inserted_columns(table))
+    return tuple((key, scalar(table.columns[key])) for key in inserted_columns(table))
 
 
 @cache
 def _callable_defaults(table: Table) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
     return tuple(
         (key, default.arg)  # type: ignore[attr-defined]
-        for key in _inserted_columns(table)
+        for key in inserted_columns(table)
         if (default := table.columns[key].default) is not None and default.is_callable
     )
