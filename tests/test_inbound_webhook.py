@@ -3,9 +3,12 @@ signed exactly as Twilio builds them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import anyio.to_thread
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -83,6 +86,28 @@ def test_signature_is_checked_against_the_public_url(replies: Replies, world: Wo
     validator_url_sig = sign(params, path="/webhooks/twilio/sms/")
     assert replies.post(params, signature=validator_url_sig).status_code == 403
     assert replies.post(params).status_code == 200
+
+
+def test_the_webhook_waits_for_none_of_the_worker_threads_pages_use(
+    replies: Replies, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages run their database work on anyio's shared worker threads, and a burst of slow
+    page loads can take them all; a patient's reply must not queue behind those. Each hop
+    also cost the webhook about a third of its signature check's time."""
+    hops: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def recording_run_sync(func: Callable[..., object], *args: object, **kw: Any) -> object:
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await run_sync(func, *args, **kw)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", recording_run_sync)
+    assert replies.text("better").status_code == 200
+    assert replies.text("worse").status_code == 200
+    assert replies.post(twilio_params("STOP"), signature="forged").status_code == 403
+    assert hops == []
+    assert replies.client.get("/login").status_code == 200  # a page does use them
+    assert hops
 
 
 def test_same_message_sid_twice_has_one_effect(replies: Replies, world: World) -> None:

@@ -56,7 +56,8 @@ class RateLimiter:
             return (1.0 - bucket.tokens) / self.rate
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # A coroutine, so FastAPI calls it on the event loop (not in a worker thread and back).
     runtime: Runtime = request.app.state.runtime
     return runtime
 

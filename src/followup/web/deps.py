@@ -30,7 +30,13 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def db_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Session]:
+async def runtime_dependency(request: Request) -> Runtime:
+    """get_runtime as a dependency. A coroutine, so FastAPI calls it on the event loop:
+    a plain function would be sent to a worker thread and back on every request."""
+    return get_runtime(request)
+
+
+def db_session(runtime: Annotated[Runtime, Depends(runtime_dependency)]) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back on error."""
     with runtime.sessions() as session, session.begin():
         yield session
@@ -84,4 +90,4 @@ def staff_clinic(session: Session, staff: StaffUser) -> Clinic:
 DbSession = Annotated[Session, Depends(db_session)]
 CurrentStaff = Annotated[StaffUser, Depends(current_staff)]
 AdminStaff = Annotated[StaffUser, Depends(require_admin)]
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime, Depends(runtime_dependency)]

@@ -11,7 +11,7 @@ from fastapi import Depends, HTTPException, Request
 from twilio.request_validator import RequestValidator
 
 from followup.runtime import Runtime
-from followup.web.deps import get_runtime
+from followup.web.deps import runtime_dependency
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def signed_url(runtime: Runtime, request: Request) -> str:
 
 
 async def twilio_form(
-    request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
+    request: Request, runtime: Annotated[Runtime, Depends(runtime_dependency)]
 ) -> dict[str, str]:
     """The webhook's form fields, after the signature is verified (403 otherwise)."""
     form = await request.form()
