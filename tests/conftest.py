@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from followup.clock import FixedClock
 from followup.db import make_engine, make_session_factory, normalize_url
 from followup.models import Base
+
+from .factories import STAFF_PASSWORD
+from .web_fixtures import ClinicRows, make_two_clinics
+from .webapp import make_client, sign_in
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "FOLLOWUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -184,3 +189,33 @@ def cli_env(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     return url
+
+
+@pytest.fixture
+def two_clinics(
+    session_factory: sessionmaker[Session], clock: FixedClock
+) -> tuple[ClinicRows, ClinicRows]:
+    """Two clinics with staff, patients and replies, to show each sees only its own."""
+    with session_factory.begin() as session:
+        return make_two_clinics(session, clock.now())
+
+
+@pytest.fixture
+def visitor_client(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+    tmp_path: Path,
+    two_clinics: tuple[ClinicRows, ClinicRows],
+) -> TestClient:
+    """The app with two_clinics in it, not signed in."""
+    return make_client(engine, session_factory, clock, tmp_path)
+
+
+@pytest.fixture
+def staff_client(
+    visitor_client: TestClient, two_clinics: tuple[ClinicRows, ClinicRows]
+) -> TestClient:
+    """The app, signed in as the first of two_clinics' staff."""
+    sign_in(visitor_client, two_clinics[0].staff.email, STAFF_PASSWORD)
+    return visitor_client

@@ -4,14 +4,11 @@ actions, the patient page and its actions, enrollment with preview, templates, s
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from followup.clock import FixedClock
 from followup.models import (
     AuditEvent,
     Escalation,
@@ -24,49 +21,27 @@ from followup.models import (
     Treatment,
 )
 
-from .factories import STAFF_PASSWORD
-from .web_fixtures import ClinicRows, make_two_clinics
-from .webapp import csrf_from, make_client, sign_in
+from .web_fixtures import ClinicRows
+from .webapp import csrf_from
 
 
-@pytest.fixture
-def clinics(
-    session_factory: sessionmaker[Session], clock: FixedClock
-) -> tuple[ClinicRows, ClinicRows]:
-    with session_factory.begin() as session:
-        return make_two_clinics(session, clock.now())
-
-
-@pytest.fixture
-def client(
-    engine: Engine,
-    session_factory: sessionmaker[Session],
-    clock: FixedClock,
-    tmp_path: Path,
-    clinics: tuple[ClinicRows, ClinicRows],
-) -> TestClient:
-    client = make_client(engine, session_factory, clock, tmp_path)
-    sign_in(client, clinics[0].staff.email, STAFF_PASSWORD)
-    return client
-
-
-def _post(client: TestClient, page: str, action: str, data: dict[str, str]) -> str:
+def _post(staff_client: TestClient, page: str, action: str, data: dict[str, str]) -> str:
     """Submit a form the way a browser does: token from the page, follow the redirect."""
-    token = csrf_from(client.get(page).text)
-    response = client.post(action, data={"csrf_token": token, **data})
+    token = csrf_from(staff_client.get(page).text)
+    response = staff_client.post(action, data={"csrf_token": token, **data})
     assert response.status_code == 200, response.text
     return response.text
 
 
-def test_home_goes_to_today(client: TestClient) -> None:
-    response = client.get("/", follow_redirects=False)
+def test_home_goes_to_today(staff_client: TestClient) -> None:
+    response = staff_client.get("/", follow_redirects=False)
     assert response.headers["location"] == "/today"
 
 
 def test_today_shows_open_escalation_failed_message_and_outgoing(
-    client: TestClient, clinics: tuple[ClinicRows, ClinicRows]
+    staff_client: TestClient, two_clinics: tuple[ClinicRows, ClinicRows]
 ) -> None:
-    page = client.get("/today").text
+    page = staff_client.get("/today").text
     assert "Maya" in page
     assert "Zed" not in page
     assert "urgent" in page
@@ -74,30 +49,32 @@ def test_today_shows_open_escalation_failed_message_and_outgoing(
     assert "failed" in page  # the failed day-1 message needs a person
 
 
-def test_queue_filters_and_partial(client: TestClient) -> None:
-    assert "Maya" in client.get("/escalations?priority=urgent").text
-    assert "Maya" not in client.get("/escalations?priority=inbox").text
-    assert "Nothing waiting" in client.get("/escalations?status=resolved").text
-    rows = client.get("/escalations/rows", headers={"HX-Request": "true"})
+def test_queue_filters_and_partial(staff_client: TestClient) -> None:
+    assert "Maya" in staff_client.get("/escalations?priority=urgent").text
+    assert "Maya" not in staff_client.get("/escalations?priority=inbox").text
+    assert "Nothing waiting" in staff_client.get("/escalations?status=resolved").text
+    rows = staff_client.get("/escalations/rows", headers={"HX-Request": "true"})
     assert rows.status_code == 200
     assert "Maya" in rows.text
     assert "<html" not in rows.text
-    badge = client.get("/escalations/badge", headers={"HX-Request": "true"}).text
+    badge = staff_client.get("/escalations/badge", headers={"HX-Request": "true"}).text
     assert 'data-testid="open-badge">1' in badge
 
 
 def test_escalation_acknowledge_reply_note_resolve(
-    client: TestClient,
-    clinics: tuple[ClinicRows, ClinicRows],
+    staff_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
     session_factory: sessionmaker[Session],
 ) -> None:
-    escalation_id = clinics[0].escalation.id
+    escalation_id = two_clinics[0].escalation.id
     page = f"/escalations/{escalation_id}"
-    assert "Acknowledged." in _post(client, page, f"{page}/acknowledge", {})
-    assert "Reply queued" in _post(client, page, f"{page}/reply", {"body": "Please call us"})
-    assert "Note added." in _post(client, page, f"{page}/note", {"body": "Left a voicemail"})
-    assert "Resolved." in _post(client, page, f"{page}/resolve", {"outcome": "Normal healing"})
-    again = _post(client, page, f"{page}/acknowledge", {})
+    assert "Acknowledged." in _post(staff_client, page, f"{page}/acknowledge", {})
+    assert "Reply queued" in _post(staff_client, page, f"{page}/reply", {"body": "Please call us"})
+    assert "Note added." in _post(staff_client, page, f"{page}/note", {"body": "Left a voicemail"})
+    assert "Resolved." in _post(
+        staff_client, page, f"{page}/resolve", {"outcome": "Normal healing"}
+    )
+    again = _post(staff_client, page, f"{page}/acknowledge", {})
     assert "already resolved" in again  # an error shown, not a 500
     with session_factory() as session:
         escalation = session.get(Escalation, escalation_id)
@@ -108,18 +85,18 @@ def test_escalation_acknowledge_reply_note_resolve(
         )
         assert reply is not None
         assert reply.body == "Please call us"
-    timeline = client.get(f"/patients/{clinics[0].patient.id}").text
+    timeline = staff_client.get(f"/patients/{two_clinics[0].patient.id}").text
     for text in ("Please call us", "Left a voicemail", "Normal healing", "worse, fever"):
         assert text in timeline
 
 
 def test_patient_page_is_audited_and_shows_local_times(
-    client: TestClient,
-    clinics: tuple[ClinicRows, ClinicRows],
+    staff_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
     session_factory: sessionmaker[Session],
 ) -> None:
-    patient_id = clinics[0].patient.id
-    page = client.get(f"/patients/{patient_id}").text
+    patient_id = two_clinics[0].patient.id
+    page = staff_client.get(f"/patients/{patient_id}").text
     assert "Sun Mar 8, 10:00" in page  # day 1 at 10:00 Edmonton (MST), stored 17:00 UTC
     assert "America/Edmonton" in page
     with session_factory() as session:
@@ -129,15 +106,15 @@ def test_patient_page_is_audited_and_shows_local_times(
             )
         ).all()
     assert len(views) == 1
-    assert views[0].actor == clinics[0].staff.email
+    assert views[0].actor == two_clinics[0].staff.email
 
 
 def test_pause_resume_cancel_reschedule_resend(
-    client: TestClient,
-    clinics: tuple[ClinicRows, ClinicRows],
+    staff_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
     session_factory: sessionmaker[Session],
 ) -> None:
-    rows = clinics[0]
+    rows = two_clinics[0]
     page = f"/patients/{rows.patient.id}"
     with session_factory() as session:
         treatment = session.scalars(
@@ -152,15 +129,20 @@ def test_pause_resume_cancel_reschedule_resend(
             .order_by(ScheduledMessage.send_at)
         ).all()
     base = f"{page}/treatments/{treatment.id}"
-    assert "Plan paused." in _post(client, page, f"{base}/pause", {})
-    assert "Plan resumed." in _post(client, page, f"{base}/resume", {})
+    assert "Plan paused." in _post(staff_client, page, f"{base}/pause", {})
+    assert "Plan resumed." in _post(staff_client, page, f"{base}/resume", {})
     first, second = waiting[0], waiting[1]
-    assert "Message cancelled." in _post(client, page, f"{page}/messages/{first.id}/cancel", {})
+    assert "Message cancelled." in _post(
+        staff_client, page, f"{page}/messages/{first.id}/cancel", {}
+    )
     moved = _post(
-        client, page, f"{page}/messages/{second.id}/reschedule", {"send_at": "2026-03-12T11:30"}
+        staff_client,
+        page,
+        f"{page}/messages/{second.id}/reschedule",
+        {"send_at": "2026-03-12T11:30"},
     )
     assert "Message rescheduled to Thu Mar 12, 11:30." in moved
-    resent = _post(client, page, f"{page}/messages/{rows.message.id}/resend", {})
+    resent = _post(staff_client, page, f"{page}/messages/{rows.message.id}/resend", {})
     assert "queued to send again" in resent
     with session_factory() as session:
         statuses = {m.id: m.status for m in session.scalars(select(ScheduledMessage))}
@@ -172,24 +154,24 @@ def test_pause_resume_cancel_reschedule_resend(
 
 
 def test_opt_out_and_consent_by_phone(
-    client: TestClient,
-    clinics: tuple[ClinicRows, ClinicRows],
+    staff_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
     session_factory: sessionmaker[Session],
 ) -> None:
-    page = f"/patients/{clinics[0].patient.id}"
-    assert "Opt-out recorded" in _post(client, page, f"{page}/opt-out", {})
+    page = f"/patients/{two_clinics[0].patient.id}"
+    assert "Opt-out recorded" in _post(staff_client, page, f"{page}/opt-out", {})
     with session_factory() as session:
         pending = session.scalars(
             select(ScheduledMessage).where(
-                ScheduledMessage.patient_id == clinics[0].patient.id,
+                ScheduledMessage.patient_id == two_clinics[0].patient.id,
                 ScheduledMessage.kind == MessageKind.PLAN,
                 ScheduledMessage.status == MessageStatus.SCHEDULED,
             )
         ).all()
     assert pending == []
-    assert "Consent recorded." in _post(client, page, f"{page}/consent", {})
+    assert "Consent recorded." in _post(staff_client, page, f"{page}/consent", {})
     with session_factory() as session:
-        patient = session.get(Patient, clinics[0].patient.id)
+        patient = session.get(Patient, two_clinics[0].patient.id)
         assert patient is not None
         assert patient.opted_out_at is None
         assert patient.consent_method == "phone"
@@ -211,44 +193,48 @@ def _enroll_form(**overrides: str) -> dict[str, str]:
 
 
 def test_enroll_previews_then_confirms(
-    client: TestClient, session_factory: sessionmaker[Session]
+    staff_client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
-    preview = _post(client, "/enroll", "/enroll", _enroll_form())
+    preview = _post(staff_client, "/enroll", "/enroll", _enroll_form())
     assert 'data-testid="schedule-preview"' in preview
     assert "Sun Mar 8, 10:00" in preview
     with session_factory() as session:
         assert session.scalar(select(Patient).where(Patient.first_name == "Nora")) is None
-    done = _post(client, "/enroll", "/enroll", _enroll_form(step="confirm"))
+    done = _post(staff_client, "/enroll", "/enroll", _enroll_form(step="confirm"))
     assert "Nora Blake is enrolled" in done
 
 
-def test_enroll_shows_field_errors_and_duplicates(client: TestClient) -> None:
-    token = csrf_from(client.get("/enroll").text)
-    bad = client.post("/enroll", data={"csrf_token": token, **_enroll_form(phone="12")})
+def test_enroll_shows_field_errors_and_duplicates(staff_client: TestClient) -> None:
+    token = csrf_from(staff_client.get("/enroll").text)
+    bad = staff_client.post("/enroll", data={"csrf_token": token, **_enroll_form(phone="12")})
     assert bad.status_code == 422
     assert 'id="err-phone"' in bad.text
     assert 'aria-invalid="true"' in bad.text
-    no_consent = client.post("/enroll", data={"csrf_token": token, **_enroll_form(consent="")})
+    no_consent = staff_client.post(
+        "/enroll", data={"csrf_token": token, **_enroll_form(consent="")}
+    )
     assert 'id="err-consent"' in no_consent.text
-    client.post("/enroll", data={"csrf_token": token, **_enroll_form(step="confirm")})
-    again = client.post("/enroll", data={"csrf_token": token, **_enroll_form()})
+    staff_client.post("/enroll", data={"csrf_token": token, **_enroll_form(step="confirm")})
+    again = staff_client.post("/enroll", data={"csrf_token": token, **_enroll_form()})
     assert 'data-testid="duplicate-warning"' in again.text
-    refused = client.post("/enroll", data={"csrf_token": token, **_enroll_form(step="confirm")})
+    refused = staff_client.post(
+        "/enroll", data={"csrf_token": token, **_enroll_form(step="confirm")}
+    )
     assert refused.status_code == 409
 
 
-def test_templates_page_shows_encoding_and_segments(client: TestClient) -> None:
-    page = client.get("/templates").text
+def test_templates_page_shows_encoding_and_segments(staff_client: TestClient) -> None:
+    page = staff_client.get("/templates").text
     assert "microneedling" in page
     assert "segment" in page
     assert re.search(r"GSM-7|UCS-2", page)
 
 
 def test_settings_save_timing_on_call_and_staff(
-    client: TestClient, session_factory: sessionmaker[Session]
+    staff_client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
     saved = _post(
-        client,
+        staff_client,
         "/settings",
         "/settings/clinic",
         {
@@ -263,7 +249,7 @@ def test_settings_save_timing_on_call_and_staff(
     assert "Clinic settings saved." in saved
     assert "America/Toronto" in saved
     added = _post(
-        client,
+        staff_client,
         "/settings",
         "/settings/on-call",
         {"name": "Dr. Okafor", "phone": "403 555 0177", "urgent_only": "yes"},
@@ -271,14 +257,14 @@ def test_settings_save_timing_on_call_and_staff(
     assert "On-call contact added." in added
     assert "Dr. Okafor" in added
     bad = _post(
-        client,
+        staff_client,
         "/settings",
         "/settings/staff",
         {"email": "new@a.example", "password": "short", "role": "staff"},
     )
     assert "Not saved" in bad
     ok = _post(
-        client,
+        staff_client,
         "/settings",
         "/settings/staff",
         {"email": "new@a.example", "password": "a-long-enough-pass", "role": "staff"},
@@ -286,35 +272,38 @@ def test_settings_save_timing_on_call_and_staff(
     assert "Staff account created." in ok
 
 
-def test_audit_log_lists_views_for_admins(client: TestClient) -> None:
-    client.get("/patients")
-    page = client.get("/audit?action=patient.").text
+def test_audit_log_lists_views_for_admins(staff_client: TestClient) -> None:
+    staff_client.get("/patients")
+    page = staff_client.get("/audit?action=patient.").text
     assert "patient.list" in page
 
 
 def test_reschedule_into_quiet_hours_moves_to_their_end(
-    client: TestClient, clinics: tuple[ClinicRows, ClinicRows]
+    staff_client: TestClient, two_clinics: tuple[ClinicRows, ClinicRows]
 ) -> None:
-    rows = clinics[0]
+    rows = two_clinics[0]
     page = f"/patients/{rows.patient.id}"
-    html = client.get(page).text
+    html = staff_client.get(page).text
     scheduled = re.findall(r"/messages/(\d+)/reschedule", html)
     moved = _post(
-        client, page, f"{page}/messages/{scheduled[0]}/reschedule", {"send_at": "2026-03-12T23:15"}
+        staff_client,
+        page,
+        f"{page}/messages/{scheduled[0]}/reschedule",
+        {"send_at": "2026-03-12T23:15"},
     )
     assert "Message rescheduled to Fri Mar 13, 08:00 (moved out of quiet hours)." in moved
 
 
 def test_admin_cannot_remove_their_own_admin_access(
-    client: TestClient, clinics: tuple[ClinicRows, ClinicRows]
+    staff_client: TestClient, two_clinics: tuple[ClinicRows, ClinicRows]
 ) -> None:
-    me = clinics[0].staff.id
+    me = two_clinics[0].staff.id
     refused = _post(
-        client, "/settings", f"/settings/staff/{me}", {"role": "staff", "active": "yes"}
+        staff_client, "/settings", f"/settings/staff/{me}", {"role": "staff", "active": "yes"}
     )
     assert "Not saved: you can&#39;t remove your own admin access" in refused
     bad_zone = _post(
-        client,
+        staff_client,
         "/settings",
         "/settings/clinic",
         {
@@ -330,11 +319,11 @@ def test_admin_cannot_remove_their_own_admin_access(
 
 
 def test_photos_are_linked_only_when_https(
-    client: TestClient,
-    clinics: tuple[ClinicRows, ClinicRows],
+    staff_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
     session_factory: sessionmaker[Session],
 ) -> None:
-    rows = clinics[0]
+    rows = two_clinics[0]
     photo = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
     with session_factory.begin() as session:
         escalation = session.get(Escalation, rows.escalation.id)
@@ -346,7 +335,7 @@ def test_photos_are_linked_only_when_https(
             {"url": "javascript:alert(1)", "content_type": "image/png"},
         ]
     for page in (f"/escalations/{rows.escalation.id}", f"/patients/{rows.patient.id}"):
-        html = client.get(page).text
+        html = staff_client.get(page).text
         assert f'href="{photo}"' in html
         assert "javascript:" not in html
         assert "Photo 2 (link withheld)" in html

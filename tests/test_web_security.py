@@ -7,12 +7,11 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 
@@ -20,32 +19,13 @@ from followup.clock import FixedClock
 from followup.models import AuditEvent, Escalation, EscalationStatus, Patient, Treatment
 
 from .factories import STAFF_PASSWORD
-from .web_fixtures import ClinicRows, make_two_clinics
-from .webapp import csrf_from, make_client, sign_in
+from .web_fixtures import ClinicRows
+from .webapp import csrf_from, sign_in
 
 # Reachable without a staff session, each for a reason: signing in itself, the load
 # balancer's probe, Twilio (signature-checked), patients' signed links, static files and
 # the booking-system API (token-authenticated, issue 6).
 PUBLIC = ("/login", "/healthz", "/webhooks/", "/r/", "/u/", "/static", "/api/")
-
-
-@pytest.fixture
-def clinics(
-    session_factory: sessionmaker[Session], clock: FixedClock
-) -> tuple[ClinicRows, ClinicRows]:
-    with session_factory.begin() as session:
-        return make_two_clinics(session, clock.now())
-
-
-@pytest.fixture
-def client(
-    engine: Engine,
-    session_factory: sessionmaker[Session],
-    clock: FixedClock,
-    tmp_path: Path,
-    clinics: tuple[ClinicRows, ClinicRows],
-) -> TestClient:
-    return make_client(engine, session_factory, clock, tmp_path)
 
 
 def _api_routes(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
@@ -60,10 +40,10 @@ def _api_routes(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple
             yield from _api_routes(included.routes, branch_prefix)
 
 
-def _staff_routes(client: TestClient) -> list[tuple[str, str]]:
+def _staff_routes(visitor_client: TestClient) -> list[tuple[str, str]]:
     """(method, path) of every route that must need a session, path ids filled with 1."""
     found = []
-    for full_path, route in _api_routes(client.app.routes):  # type: ignore[attr-defined]
+    for full_path, route in _api_routes(visitor_client.app.routes):  # type: ignore[attr-defined]
         if full_path.startswith(PUBLIC):
             continue
         path = re.sub(r"\{[^}]+\}", "1", full_path)
@@ -71,43 +51,43 @@ def _staff_routes(client: TestClient) -> list[tuple[str, str]]:
     return found
 
 
-def test_route_list_covers_the_dashboard(client: TestClient) -> None:
-    paths = {path for _method, path in _staff_routes(client)}
+def test_route_list_covers_the_dashboard(visitor_client: TestClient) -> None:
+    paths = {path for _method, path in _staff_routes(visitor_client)}
     expected = ("/today", "/escalations", "/patients/1", "/enroll", "/settings", "/audit")
     for page in (*expected, "/inbox/unknown"):
         assert page in paths
 
 
 def test_every_route_without_a_session_redirects_to_sign_in_or_answers_401(
-    client: TestClient,
+    visitor_client: TestClient,
 ) -> None:
-    for method, path in _staff_routes(client):
-        response = client.request(method, path, follow_redirects=False)
+    for method, path in _staff_routes(visitor_client):
+        response = visitor_client.request(method, path, follow_redirects=False)
         if response.status_code == 303 and not response.headers["location"].startswith("/login"):
-            response = client.get(response.headers["location"], follow_redirects=False)
+            response = visitor_client.get(response.headers["location"], follow_redirects=False)
         assert response.status_code in (303, 401), (method, path, response.status_code)
         if response.status_code == 303:
             assert response.headers["location"].startswith("/login"), (method, path)
 
 
-def test_htmx_poll_without_a_session_answers_401(client: TestClient) -> None:
-    response = client.get("/escalations/rows", headers={"HX-Request": "true"})
+def test_htmx_poll_without_a_session_answers_401(visitor_client: TestClient) -> None:
+    response = visitor_client.get("/escalations/rows", headers={"HX-Request": "true"})
     assert response.status_code == 401
 
 
 def test_post_without_a_valid_csrf_token_is_refused(
-    client: TestClient,
-    clinics: tuple[ClinicRows, ClinicRows],
+    visitor_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
     session_factory: sessionmaker[Session],
 ) -> None:
-    sign_in(client, clinics[0].staff.email, STAFF_PASSWORD)
-    posts = [path for method, path in _staff_routes(client) if method == "POST"]
+    sign_in(visitor_client, two_clinics[0].staff.email, STAFF_PASSWORD)
+    posts = [path for method, path in _staff_routes(visitor_client) if method == "POST"]
     assert len(posts) > 10
     for path in posts:
-        assert client.post(path, data={}).status_code == 403, path
-        assert client.post(path, data={"csrf_token": "forged"}).status_code == 403, path
-    escalation_id = clinics[0].escalation.id
-    refused = client.post(
+        assert visitor_client.post(path, data={}).status_code == 403, path
+        assert visitor_client.post(path, data={"csrf_token": "forged"}).status_code == 403, path
+    escalation_id = two_clinics[0].escalation.id
+    refused = visitor_client.post(
         f"/escalations/{escalation_id}/acknowledge", headers={"X-CSRF-Token": "forged"}
     )
     assert refused.status_code == 403
@@ -118,20 +98,20 @@ def test_post_without_a_valid_csrf_token_is_refused(
 
 
 def test_other_clinics_ids_answer_404(
-    client: TestClient,
-    clinics: tuple[ClinicRows, ClinicRows],
+    visitor_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
     session_factory: sessionmaker[Session],
 ) -> None:
-    mine, theirs = clinics
-    sign_in(client, mine.staff.email, STAFF_PASSWORD)
+    mine, theirs = two_clinics
+    sign_in(visitor_client, mine.staff.email, STAFF_PASSWORD)
     with session_factory() as session:
         their_treatment = session.scalars(
             select(Treatment.id).where(Treatment.patient_id == theirs.patient.id)
         ).one()
-    assert client.get(f"/patients/{theirs.patient.id}").status_code == 404
-    assert client.get(f"/escalations/{theirs.escalation.id}").status_code == 404
-    assert client.get(f"/patients/{mine.patient.id}").status_code == 200
-    token = csrf_from(client.get("/today").text)
+    assert visitor_client.get(f"/patients/{theirs.patient.id}").status_code == 404
+    assert visitor_client.get(f"/escalations/{theirs.escalation.id}").status_code == 404
+    assert visitor_client.get(f"/patients/{mine.patient.id}").status_code == 200
+    token = csrf_from(visitor_client.get("/today").text)
     posts = [
         f"/escalations/{theirs.escalation.id}/acknowledge",
         f"/escalations/{theirs.escalation.id}/resolve",
@@ -143,9 +123,11 @@ def test_other_clinics_ids_answer_404(
         f"/patients/{mine.patient.id}/treatments/{their_treatment}/pause",
     ]
     for path in posts:
-        response = client.post(path, data={"csrf_token": token, "outcome": "x", "body": "x"})
+        response = visitor_client.post(
+            path, data={"csrf_token": token, "outcome": "x", "body": "x"}
+        )
         assert response.status_code == 404, path
-    assigned = client.post(
+    assigned = visitor_client.post(
         f"/escalations/{mine.escalation.id}/assign",
         data={"csrf_token": token, "assignee_id": str(theirs.staff.id)},
     )
@@ -157,30 +139,30 @@ def test_other_clinics_ids_answer_404(
 
 
 def test_staff_role_cannot_open_admin_pages(
-    client: TestClient,
-    clinics: tuple[ClinicRows, ClinicRows],
+    visitor_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
     session_factory: sessionmaker[Session],
 ) -> None:
     from .factories import make_staff
 
     with session_factory.begin() as session:
-        clinic = session.merge(clinics[0].clinic)
+        clinic = session.merge(two_clinics[0].clinic)
         make_staff(session, clinic, email="plain@a.example")
-    sign_in(client, "plain@a.example", STAFF_PASSWORD)
-    assert client.get("/settings").status_code == 403
-    assert client.get("/audit").status_code == 403
-    assert client.get("/today").status_code == 200
+    sign_in(visitor_client, "plain@a.example", STAFF_PASSWORD)
+    assert visitor_client.get("/settings").status_code == 403
+    assert visitor_client.get("/audit").status_code == 403
+    assert visitor_client.get("/today").status_code == 200
 
 
 def test_patient_and_escalation_views_are_audited(
-    client: TestClient,
-    clinics: tuple[ClinicRows, ClinicRows],
+    visitor_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
     session_factory: sessionmaker[Session],
 ) -> None:
-    rows = clinics[0]
-    sign_in(client, rows.staff.email, STAFF_PASSWORD)
-    client.get(f"/patients/{rows.patient.id}")
-    client.get(f"/escalations/{rows.escalation.id}")
+    rows = two_clinics[0]
+    sign_in(visitor_client, rows.staff.email, STAFF_PASSWORD)
+    visitor_client.get(f"/patients/{rows.patient.id}")
+    visitor_client.get(f"/escalations/{rows.escalation.id}")
     with session_factory() as session:
         events = session.scalars(
             select(AuditEvent).where(AuditEvent.action.in_(["patient.view", "escalation.view"]))
@@ -189,22 +171,24 @@ def test_patient_and_escalation_views_are_audited(
         ("patient.view", rows.patient.id, rows.staff.email),
         ("escalation.view", rows.escalation.id, rows.staff.email),
     }
-    audit_page = client.get("/audit").text
+    audit_page = visitor_client.get("/audit").text
     assert f"patient #{rows.patient.id}" in audit_page
 
 
 def test_logs_never_carry_a_whole_phone_number(
-    client: TestClient, clinics: tuple[ClinicRows, ClinicRows], caplog: pytest.LogCaptureFixture
+    visitor_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    rows = clinics[0]
-    sign_in(client, rows.staff.email, STAFF_PASSWORD)
-    token = csrf_from(client.get(f"/patients/{rows.patient.id}").text)
-    client.post(
+    rows = two_clinics[0]
+    sign_in(visitor_client, rows.staff.email, STAFF_PASSWORD)
+    token = csrf_from(visitor_client.get(f"/patients/{rows.patient.id}").text)
+    visitor_client.post(
         f"/escalations/{rows.escalation.id}/reply", data={"csrf_token": token, "body": "Call us"}
     )
-    client.post(f"/patients/{rows.patient.id}/opt-out", data={"csrf_token": token})
-    client.post(
+    visitor_client.post(f"/patients/{rows.patient.id}/opt-out", data={"csrf_token": token})
+    visitor_client.post(
         "/enroll",
         data={
             "csrf_token": token,
@@ -221,28 +205,28 @@ def test_logs_never_carry_a_whole_phone_number(
 
 
 def test_browser_gets_a_readable_page_for_expired_form_and_missing_row(
-    client: TestClient, clinics: tuple[ClinicRows, ClinicRows]
+    visitor_client: TestClient, two_clinics: tuple[ClinicRows, ClinicRows]
 ) -> None:
-    sign_in(client, clinics[0].staff.email, STAFF_PASSWORD)
+    sign_in(visitor_client, two_clinics[0].staff.email, STAFF_PASSWORD)
     html = {"Accept": "text/html"}
-    expired = client.post("/patients/1/opt-out", data={"csrf_token": "old"}, headers=html)
+    expired = visitor_client.post("/patients/1/opt-out", data={"csrf_token": "old"}, headers=html)
     assert expired.status_code == 403
     assert "The form expired" in expired.text
     assert "<html" in expired.text
-    missing = client.get(f"/patients/{clinics[1].patient.id}", headers=html)
+    missing = visitor_client.get(f"/patients/{two_clinics[1].patient.id}", headers=html)
     assert missing.status_code == 404
     assert "Not found" in missing.text
 
 
 def test_a_session_ends_after_a_shift_even_while_the_queue_polls(
-    client: TestClient, clinics: tuple[ClinicRows, ClinicRows], clock: FixedClock
+    visitor_client: TestClient, two_clinics: tuple[ClinicRows, ClinicRows], clock: FixedClock
 ) -> None:
-    sign_in(client, clinics[0].staff.email, STAFF_PASSWORD)
+    sign_in(visitor_client, two_clinics[0].staff.email, STAFF_PASSWORD)
     poll = {"HX-Request": "true"}
     for _ in range(12):  # an open tablet polling all day
         clock.advance(timedelta(minutes=59))
-        assert client.get("/escalations/rows", headers=poll).status_code == 200
+        assert visitor_client.get("/escalations/rows", headers=poll).status_code == 200
     clock.advance(timedelta(minutes=20))
-    assert client.get("/escalations/rows", headers=poll).status_code == 401
-    page = client.get("/today", follow_redirects=False)
+    assert visitor_client.get("/escalations/rows", headers=poll).status_code == 401
+    page = visitor_client.get("/today", follow_redirects=False)
     assert page.headers["location"].startswith("/login")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,47 +13,25 @@ from sqlalchemy.orm import Session, sessionmaker
 from followup.clock import FixedClock
 from followup.models import AuditEvent, InboundMessage, Patient
 
-from .factories import STAFF_PASSWORD
-from .web_fixtures import ClinicRows, make_reply, make_two_clinics, make_unknown_text
-from .webapp import csrf_from, make_client, sign_in
+from .web_fixtures import ClinicRows, make_reply, make_unknown_text
+from .webapp import csrf_from, make_client
 
 UNKNOWN = "+14035550142"
 
 
-@pytest.fixture
-def clinics(
-    session_factory: sessionmaker[Session], clock: FixedClock
-) -> tuple[ClinicRows, ClinicRows]:
-    with session_factory.begin() as session:
-        return make_two_clinics(session, clock.now())
-
-
-@pytest.fixture
-def client(
-    engine: Engine,
-    session_factory: sessionmaker[Session],
-    clock: FixedClock,
-    tmp_path: Path,
-    clinics: tuple[ClinicRows, ClinicRows],
-) -> TestClient:
-    client = make_client(engine, session_factory, clock, tmp_path)
-    sign_in(client, clinics[0].staff.email, STAFF_PASSWORD)
-    return client
-
-
 def test_lists_this_clinics_unknown_numbers_only(
-    client: TestClient,
-    clinics: tuple[ClinicRows, ClinicRows],
+    staff_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
     session_factory: sessionmaker[Session],
     clock: FixedClock,
 ) -> None:
-    mine, theirs = clinics
+    mine, theirs = two_clinics
     now = clock.now()
     with session_factory.begin() as session:
         make_unknown_text(session, session.merge(mine.clinic), UNKNOWN, "Do you do peels?", now)
         make_unknown_text(session, session.merge(theirs.clinic), "+17805550188", "Theirs", now)
         make_reply(session, session.merge(mine.patient), "Feeling better", now)
-    page = client.get("/inbox/unknown")
+    page = staff_client.get("/inbox/unknown")
     assert page.status_code == 200
     assert "Do you do peels?" in page.text
     assert "(403) 555-0142" in page.text
@@ -67,50 +44,50 @@ def test_lists_this_clinics_unknown_numbers_only(
 
 
 def test_urgent_texts_are_flagged(
-    client: TestClient,
-    clinics: tuple[ClinicRows, ClinicRows],
+    staff_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
     session_factory: sessionmaker[Session],
     clock: FixedClock,
 ) -> None:
     with session_factory.begin() as session:
-        clinic = session.merge(clinics[0].clinic)
+        clinic = session.merge(two_clinics[0].clinic)
         make_unknown_text(session, clinic, UNKNOWN, "fever and pus", clock.now(), urgent=True)
         make_unknown_text(session, clinic, "+14035550143", "hello", clock.now())
-    page = client.get("/inbox/unknown").text
+    page = staff_client.get("/inbox/unknown").text
     assert page.count('data-testid="urgent-row"') == 1
     assert "1 text with a red flag" in page
 
 
 def test_a_purged_body_is_not_shown(
-    client: TestClient,
-    clinics: tuple[ClinicRows, ClinicRows],
+    staff_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
     session_factory: sessionmaker[Session],
     clock: FixedClock,
 ) -> None:
     with session_factory.begin() as session:
         text = make_unknown_text(
-            session, session.merge(clinics[0].clinic), UNKNOWN, "secret", clock.now()
+            session, session.merge(two_clinics[0].clinic), UNKNOWN, "secret", clock.now()
         )
         text.body = None
         text.body_purged_at = clock.now()
-    page = client.get("/inbox/unknown").text
+    page = staff_client.get("/inbox/unknown").text
     assert "purged" in page
     assert "secret" not in page
 
 
 def test_pages_of_fifty_newest_first(
-    client: TestClient,
-    clinics: tuple[ClinicRows, ClinicRows],
+    staff_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
     session_factory: sessionmaker[Session],
     clock: FixedClock,
 ) -> None:
     with session_factory.begin() as session:
-        clinic = session.merge(clinics[0].clinic)
+        clinic = session.merge(two_clinics[0].clinic)
         for n in range(55):
             at = clock.now() - timedelta(minutes=n)
             make_unknown_text(session, clinic, f"+1403555{3000 + n:04d}", f"text #{n}.", at)
-    first = client.get("/inbox/unknown").text
-    second = client.get("/inbox/unknown?page=2").text
+    first = staff_client.get("/inbox/unknown").text
+    second = staff_client.get("/inbox/unknown?page=2").text
     assert first.index("text #0.") < first.index("text #49.")
     assert "text #50." not in first
     assert "Page 1 of 2 · 55 texts" in first
@@ -119,18 +96,18 @@ def test_pages_of_fifty_newest_first(
 
 
 def test_the_view_is_audited(
-    client: TestClient,
-    clinics: tuple[ClinicRows, ClinicRows],
+    staff_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
     session_factory: sessionmaker[Session],
 ) -> None:
-    client.get("/inbox/unknown?page=3")
+    staff_client.get("/inbox/unknown?page=3")
     with session_factory() as session:
         event = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "inbox.unknown.list")
         ).one()
     assert (event.actor, event.clinic_id, event.detail) == (
-        clinics[0].staff.email,
-        clinics[0].clinic.id,
+        two_clinics[0].staff.email,
+        two_clinics[0].clinic.id,
         {"page": 3},
     )
 
@@ -140,7 +117,7 @@ def test_signed_out_redirects_to_sign_in(
     session_factory: sessionmaker[Session],
     clock: FixedClock,
     tmp_path: Path,
-    clinics: tuple[ClinicRows, ClinicRows],
+    two_clinics: tuple[ClinicRows, ClinicRows],
 ) -> None:
     anonymous = make_client(engine, session_factory, clock, tmp_path)
     response = anonymous.get("/inbox/unknown", follow_redirects=False)
@@ -149,17 +126,17 @@ def test_signed_out_redirects_to_sign_in(
 
 
 def test_enrolling_a_number_that_texted_stop_enrolls_it_opted_out(
-    client: TestClient,
-    clinics: tuple[ClinicRows, ClinicRows],
+    staff_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
     session_factory: sessionmaker[Session],
     clock: FixedClock,
 ) -> None:
     with session_factory.begin() as session:
-        clinic = session.merge(clinics[0].clinic)
+        clinic = session.merge(two_clinics[0].clinic)
         make_unknown_text(
             session, clinic, UNKNOWN, "STOP", clock.now() - timedelta(days=1), intent="opt_out"
         )
-    form = client.get("/enroll?phone=%2B14035550142").text
+    form = staff_client.get("/enroll?phone=%2B14035550142").text
     assert 'value="+14035550142"' in form
     data = {
         "csrf_token": csrf_from(form),
@@ -168,9 +145,9 @@ def test_enrolling_a_number_that_texted_stop_enrolls_it_opted_out(
         "treated_at": "2026-03-07T13:00",
         "consent": "yes",
     }
-    preview = client.post("/enroll", data=data | {"step": "preview"})
+    preview = staff_client.post("/enroll", data=data | {"step": "preview"})
     assert 'data-testid="stop-warning"' in preview.text
-    done = client.post("/enroll", data=data | {"step": "confirm"})
+    done = staff_client.post("/enroll", data=data | {"step": "confirm"})
     assert done.status_code == 200
     assert "opted out: this number texted STOP" in done.text
     assert 'data-testid="opt-out"><strong>yes</strong>' in done.text
@@ -179,6 +156,6 @@ def test_enrolling_a_number_that_texted_stop_enrolls_it_opted_out(
         assert patient.opted_out_at is not None
         # The text keeps the patient it was received for (none); the page links the new one.
         assert session.scalars(select(InboundMessage.patient_id)).all().count(None) == 1
-    listed = client.get("/inbox/unknown").text
+    listed = staff_client.get("/inbox/unknown").text
     assert f'now <a href="/patients/{patient.id}">Nora</a>' in listed
     assert "Enroll this number" not in listed
