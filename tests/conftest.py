@@ -7,6 +7,7 @@ FOLLOWUP_REQUIRE_POSTGRES=1 (CI) an unreachable server fails the run instead of 
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -189,6 +190,17 @@ def cli_env(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     return url
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_restored() -> Iterator[None]:
+    """Commands under test call configure_logging, which takes over the root logger; left
+    so, every later test would print its INFO lines into the test run's output."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture
