@@ -93,8 +93,10 @@ def serve(database_url: str, port: int, data_dir: str, workers: int) -> None:
 
 
 def bench_app() -> Any:
-    """The production app (create_app) with the floor endpoint added; read by uvicorn."""
+    """The production app (create_app) with the floor endpoint added; read by uvicorn.
+    Logging as `followup web` sets it up: one INFO line per reply, on stderr."""
     from followup.config import load_settings
+    from followup.logs import configure_logging
     from followup.runtime import build_runtime
     from followup.web.app import create_app
 
@@ -105,6 +107,7 @@ def bench_app() -> Any:
         secret_key="bench-secret-" + "x" * 32,
         data_dir=Path(os.environ["BENCH_DATA_DIR"]),
     )
+    configure_logging("INFO")
     app = create_app(build_runtime(settings))
     app.post(FLOOR_PATH)(floor)
     return app
@@ -362,25 +365,34 @@ def main() -> int:
         port = _free_port()
         with tempfile.TemporaryDirectory() as data_dir:
             database_url = url.render_as_string(hide_password=False)
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    __file__,
-                    "--serve",
-                    database_url,
-                    str(port),
-                    data_dir,
-                    str(args.workers),
-                ]
-            )
+            server_log = Path(data_dir) / "server.log"  # what journald would be given
+            with server_log.open("w") as stderr:
+                server = subprocess.Popen(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--serve",
+                        database_url,
+                        str(port),
+                        data_dir,
+                        str(args.workers),
+                    ],
+                    stderr=stderr,
+                )
             base = f"http://127.0.0.1:{port}"
-            asyncio.run(_wait_ready(base, server))
+            try:
+                asyncio.run(_wait_ready(base, server))
+            except RuntimeError:
+                sys.stderr.write(server_log.read_text()[-4000:])
+                raise
             cpus = os.cpu_count()
             print(
                 f"PostgreSQL, uvicorn with {args.workers} worker process(es) on loopback,"
                 f" {cpus} CPUs, {PATIENTS} patients, load average {os.getloadavg()[0]:.1f}\n"
             )
             asyncio.run(run(args, base, phones, server.pid))
+            lines = server_log.read_text().splitlines()
+            print(f"server log: {len(lines)} lines at INFO (production logging)")
     finally:
         if server is not None:
             server.terminate()
