@@ -2,7 +2,8 @@
 
 Templates live beside the plan templates, so a clinic edits them the same way::
 
-    _replies/<name>.sms.<lang>.txt      opt_out, opt_in, help, worse, urgent, thanks
+    _replies/<name>.sms.<lang>.txt      opt_out, opt_in, help, worse, urgent, thanks,
+                                        delayed (the database is down: no clinic known)
     _alerts/escalation.sms.en.txt       on-call SMS
     _alerts/escalation.email.en.{subject.txt,txt}
 
@@ -24,7 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from followup.models import EscalationPriority, Language
 from followup.phones import display_phone
 
-REPLY_NAMES = ("opt_out", "opt_in", "help", "worse", "urgent", "thanks")
+REPLY_NAMES = ("opt_out", "opt_in", "help", "worse", "urgent", "thanks", "delayed")
 _LANGUAGES = frozenset(language.value for language in Language)
 # Replies differ only by name, language and clinic: a few per clinic. The bound keeps a
 # process serving many clinics from growing without limit.

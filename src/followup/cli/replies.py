@@ -60,3 +60,21 @@ def _table(results: list[tuple[str, Classification]]) -> Table:
         # Replies are patient text: print them literally, never as rich markup.
         table.add_row(escape(text), result.intent.value, urgent, escape(", ".join(result.matched)))
     return table
+
+
+@replies_app.command("replay-spool")
+def replay_spool_command() -> None:
+    """Handle the replies kept on disk while the database was unreachable (the web app
+    also does this by itself every 30 seconds)."""
+    from followup.cli.common import runtime
+    from followup.web.routes.twilio_sms import replay_spool, spool_of
+
+    with runtime() as rt:
+        waiting = len(spool_of(rt).pending())
+        result = replay_spool(rt)
+    typer.echo(
+        f"{waiting} kept, {result.handled} handled, {result.failed} still failing,"
+        f" {result.unreadable} unreadable (renamed .unreadable)"
+    )
+    if result.failed or result.unreadable:
+        raise typer.Exit(code=1)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from urllib.parse import quote
 
@@ -38,12 +41,32 @@ from followup.web.routes import (
 from followup.web.routes import settings as settings_pages
 
 log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the app serves: replies kept while the database was down are replayed."""
+    replaying = asyncio.create_task(twilio_sms.replay_spool_forever(app.state.runtime))
+    try:
+        yield
+    finally:
+        replaying.cancel()
+        with suppress(asyncio.CancelledError):
+            await replaying
+
+
 STATIC_DIR = Path(__file__).parent / "static"
 SESSION_MAX_AGE = int(SESSION_LIFETIME.total_seconds())  # one clinic shift
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(title="followup", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="followup",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=_lifespan,
+    )
     app.state.runtime = runtime
     settings = runtime.settings
     app.add_middleware(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.exc import OperationalError
 from twilio.twiml.messaging_response import MessagingResponse
 
 from followup.inbound import (
@@ -23,10 +24,13 @@ from followup.inbound import (
     InboundSms,
     InvalidInbound,
     ReplyDeps,
+    classify_sms,
     parse_twilio_form,
+    reply_text,
 )
 from followup.inbound_fused import handle_sms
-from followup.replies import LexiconError, default_lexicon, load_lexicon
+from followup.inbound_spool import SPOOL_DIRECTORY, InboundSpool, Replayed
+from followup.replies import Intent, LexiconError, default_lexicon, load_lexicon
 from followup.reply_texts import reply_texts
 from followup.runtime import Runtime
 from followup.web.deps import get_runtime
@@ -98,6 +102,55 @@ async def twilio_sms(request: Request, form: TwilioForm) -> Response:
         return Response(twiml(None), status_code=400, media_type=TWIML)
     # One hop to a worker thread for all the database work (not one per dependency):
     # this is the hottest route, and each hop costs about as much as a query.
+    runtime = get_runtime(request)
     loop = asyncio.get_running_loop()
-    outcome = await loop.run_in_executor(_executor(), _receive, get_runtime(request), sms)
+    try:
+        outcome = await loop.run_in_executor(_executor(), _receive, runtime, sms)
+    except OperationalError:
+        # The database is unreachable (or gave up on this transaction): keep the reply on
+        # disk rather than fail, since Twilio would not send it again.
+        log.exception("twilio sms webhook: database error; keeping the reply in the spool")
+        await loop.run_in_executor(_executor(), _spool, runtime, sms)
+        return Response(twiml(delayed_reply(runtime, sms)), media_type=TWIML)
     return Response(twiml(outcome.reply_text), media_type=TWIML)
+
+
+def spool_of(runtime: Runtime) -> InboundSpool:
+    return InboundSpool(runtime.settings.data_dir / SPOOL_DIRECTORY)
+
+
+def _spool(runtime: Runtime, sms: InboundSms) -> None:
+    spool_of(runtime).put(sms, runtime.clock.now())
+
+
+def replay_spool(runtime: Runtime) -> Replayed:
+    """Hand the replies kept while the database was down to the use case (see
+    inbound_spool); what still fails stays for the next try."""
+    return spool_of(runtime).replay(runtime.engine, reply_deps(runtime), runtime.clock.now())
+
+
+SPOOL_CHECK_SECONDS = 30.0
+
+
+async def replay_spool_forever(runtime: Runtime) -> None:
+    """Run for the app's lifetime: every SPOOL_CHECK_SECONDS, replay the spool if it holds
+    anything. Looking costs one directory listing."""
+    spool = spool_of(runtime)
+    while True:
+        if spool.pending():
+            try:
+                await asyncio.to_thread(replay_spool, runtime)
+            except Exception:
+                log.exception("inbound spool replay failed; trying again later")
+        await asyncio.sleep(SPOOL_CHECK_SECONDS)
+
+
+def delayed_reply(runtime: Runtime, sms: InboundSms) -> str | None:
+    """What a spooled reply is answered at once: nothing, unless it reads as worse or as a
+    red flag, which get the emergency guidance without waiting for anyone to read them."""
+    deps = reply_deps(runtime)
+    classification = classify_sms(deps, sms)
+    if not (classification.urgent or classification.intent is Intent.WORSE):
+        return None
+    # Without the database the patient's language is unknown: the text has both.
+    return reply_text(deps, "delayed", "en", None)
