@@ -137,11 +137,11 @@ async def replay_spool_forever(runtime: Runtime) -> None:
     anything. Looking costs one directory listing."""
     spool = spool_of(runtime)
     while True:
-        if spool.pending():
-            try:
+        try:
+            if spool.pending():
                 await asyncio.to_thread(replay_spool, runtime)
-            except Exception:
-                log.exception("inbound spool replay failed; trying again later")
+        except Exception:
+            log.exception("inbound spool replay failed; trying again later")
         await asyncio.sleep(SPOOL_CHECK_SECONDS)
 
 
