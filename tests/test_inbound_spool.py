@@ -4,6 +4,7 @@ as if it had just arrived once the database is back."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -26,6 +27,7 @@ from followup.models import (
     ScheduledMessage,
     Treatment,
 )
+from followup.web.routes import twilio_sms
 from followup.web.routes.twilio_sms import replay_spool
 
 from .inbound_support import (
@@ -186,3 +188,25 @@ def test_replay_spool_command_reports_and_fails_while_replies_remain(
     assert result.exit_code == 0, result.output
     assert "1 kept, 1 handled" in result.output
     assert _spooled(tmp_path) == []
+
+
+class _Stop(Exception):
+    """Ends replay_spool_forever after its first pass, instead of its 30 s wait."""
+
+
+async def _no_second_pass(_seconds: float) -> None:
+    raise _Stop
+
+
+def test_the_app_replays_the_spool_by_itself(
+    down: Replies, up: Replies, world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    down.text("same")
+    monkeypatch.setattr(twilio_sms.asyncio, "sleep", _no_second_pass)
+    with pytest.raises(_Stop):
+        asyncio.run(twilio_sms.replay_spool_forever(up.runtime))
+    assert up.count(InboundMessage) == 1
+    down.text("better")
+    with pytest.raises(_Stop):  # a failing pass is logged, and the loop goes on
+        asyncio.run(twilio_sms.replay_spool_forever(down.runtime))
+    assert len(_spooled(tmp_path)) == 1
