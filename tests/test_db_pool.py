@@ -101,3 +101,28 @@ def test_a_connection_killed_under_a_prepared_statement_is_not_given_out_again(
 
     with pg_engine.begin() as conn:  # pool_size=1: the only connection, replaced
         assert BACKEND_PID.scalar(conn, {}) != pid
+
+
+def _connect_params(url: str) -> dict[str, object]:
+    """What make_engine's engine hands the driver to connect (captured, not connected)."""
+    engine = make_engine(url)
+    seen: dict[str, object] = {}
+
+    @event.listens_for(engine, "do_connect")
+    def _capture(
+        _dialect: object, _record: object, _cargs: object, cparams: dict[str, object]
+    ) -> None:
+        seen.update(cparams)
+        raise ConnectionAbortedError
+
+    with pytest.raises(ConnectionAbortedError):
+        engine.connect()
+    engine.dispose()
+    return seen
+
+
+def test_an_unreachable_server_is_given_up_on_in_seconds_not_minutes() -> None:
+    params = _connect_params("postgresql://followup@db.invalid/followup")
+    assert params["connect_timeout"] == followup.db.CONNECT_TIMEOUT
+    chosen = _connect_params("postgresql://followup@db.invalid/followup?connect_timeout=2")
+    assert chosen["connect_timeout"] == "2"

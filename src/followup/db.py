@@ -46,6 +46,14 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         engine = create_engine(parsed, **kwargs)
         _install_sqlite_pragmas(engine)
         return engine
+    if "connect_timeout" not in parsed.query:
+        # libpq waits for an unreachable server as long as TCP does (minutes); Twilio
+        # waits 15 s for the webhook's answer, which must come in time to say it kept the
+        # reply (inbound_spool).
+        kwargs["connect_args"] = {
+            "connect_timeout": CONNECT_TIMEOUT,
+            **kwargs.get("connect_args", {}),
+        }
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_recycle", POOL_RECYCLE)
@@ -55,6 +63,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     return engine
 
 
+CONNECT_TIMEOUT = 5  # seconds, unless the URL says connect_timeout
 PING_AFTER_IDLE = 2.0  # seconds a pooled connection may idle before it is pinged on checkout
 POOL_RECYCLE = 1800  # seconds; below the usual 1 h idle cut of proxies and poolers
 _CHECKED_IN_AT = "followup_checked_in_at"
