@@ -210,3 +210,20 @@ def test_the_app_replays_the_spool_by_itself(
     with pytest.raises(_Stop):  # a failing pass is logged, and the loop goes on
         asyncio.run(twilio_sms.replay_spool_forever(down.runtime))
     assert len(_spooled(tmp_path)) == 1
+
+
+def test_health_stays_up_and_says_degraded_while_the_database_is_down(
+    down: Replies, up: Replies, world: World
+) -> None:
+    """A load balancer keeps the node, so Twilio's replies still reach the spool."""
+    down.text("worse")
+    health = down.client.get("/healthz")
+    assert health.status_code == 200
+    assert health.json() == {"status": "degraded", "database": "unreachable", "spooled_replies": 1}
+    assert up.client.get("/healthz").json()["status"] == "degraded"  # a reply still waits
+    replay_spool(up.runtime)
+    assert up.client.get("/healthz").json() == {
+        "status": "ok",
+        "database": "ok",
+        "spooled_replies": 0,
+    }

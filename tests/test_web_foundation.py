@@ -31,7 +31,11 @@ def client(
 
 
 def test_healthz(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/healthz").json() == {
+        "status": "ok",
+        "database": "ok",
+        "spooled_replies": 0,
+    }
 
 
 def test_pages_need_a_session(client: TestClient) -> None:
