@@ -5,13 +5,14 @@ moves on), so a reply the database could not take would be lost, and a patient's
 or red flag with it. Instead the webhook writes the message to this spool, one file per
 MessageSid (written to a temporary name, flushed to disk, then renamed, so a file is
 whole or absent), answers at once, and the app replays the spool when the database is
-back: each message goes through the same use case as if it had just arrived, at the time
-it was received, and is deleted once stored (or found already stored: replay is
-idempotent by MessageSid, like Twilio's own retries).
+back: each message goes through the same use case as if it had just arrived (in one
+transaction, `inbound.receive_sms`), at the time it was received, and is deleted once
+stored (or found already stored: replay is idempotent by MessageSid, like Twilio's own
+retries).
 
 An answer the patient should have had in the TwiML (a STOP confirmation, HELP, a
-check-in's thanks) is queued in the outbox at replay instead, since the webhook could not
-know who was writing.
+check-in's thanks) is queued in the outbox at replay instead, in the same transaction,
+since the webhook could not know who was writing.
 """
 
 from __future__ import annotations
@@ -20,17 +21,17 @@ import json
 import logging
 import os
 import re
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine
 
-from followup.inbound import InboundOutcome, InboundSms, ReplyDeps
-from followup.inbound_fused import handle_sms
+from followup.inbound import InboundOutcome, InboundSms, ReplyDeps, receive_sms
 from followup.models import Channel, InboundMessage, MessageKind
 from followup.outbox import queue_message
+from followup.reply_actions import orm_session
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +57,15 @@ class InboundSpool:
         (a Twilio retry) is one file."""
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{_UNSAFE.sub('_', sms.message_sid)}.json"
-        temporary = path.with_suffix(".tmp")
+        # Its own temporary name: a Twilio retry may race the first delivery.
+        temporary = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.tmp")
         record = {"received_at": received_at.isoformat(), "sms": asdict(sms)}
         with temporary.open("w", encoding="utf-8") as file:
             json.dump(record, file)
             file.flush()
             os.fsync(file.fileno())
         temporary.replace(path)
+        _fsync_directory(self.directory)  # the rename itself survives a power cut
         log.warning("database unavailable: inbound sms %s kept in the spool", path.name)
         return path
 
@@ -86,9 +89,11 @@ class InboundSpool:
                 unreadable += 1
                 continue
             try:
-                outcome = handle_sms(engine, deps, sms, received_at)
-                if outcome.reply_text and not outcome.duplicate:
-                    _queue_late_reply(engine, outcome, sms, now)
+                # One transaction: the reply, its effects and its late answer, or nothing.
+                with engine.begin() as conn:
+                    outcome = receive_sms(conn, deps, sms, received_at)
+                    if outcome.reply_text and not outcome.duplicate:
+                        _queue_late_reply(conn, outcome, sms, now)
             except Exception:
                 log.exception("spooled reply %s not handled yet; kept", path.name)
                 failed += 1
@@ -107,10 +112,10 @@ def _load(path: Path) -> tuple[InboundSms, datetime]:
 
 
 def _queue_late_reply(
-    engine: Engine, outcome: InboundOutcome, sms: InboundSms, now: datetime
+    conn: Connection, outcome: InboundOutcome, sms: InboundSms, now: datetime
 ) -> None:
     """The auto-reply the webhook could not give, by SMS through the outbox."""
-    with Session(engine) as session, session.begin():
+    with orm_session(conn) as session:
         stored = session.get(InboundMessage, outcome.inbound_id)
         if stored is None or stored.clinic_id is None or outcome.reply_text is None:
             return
@@ -125,3 +130,11 @@ def _queue_late_reply(
             at=now,
             actor="inbound-spool",
         )
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
