@@ -170,6 +170,7 @@ def test_the_spool_file_holds_what_twilio_sent(down: Replies, tmp_path: Path) ->
     media = [("https://api.twilio.com/2010-04-01/Media/ME1", "image/jpeg")]
     down.post(twilio_params("photo of the rash", media=media))
     [path] = _spooled(tmp_path)
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary left
     record = json.loads(path.read_text())
     assert record["sms"]["body"] == "photo of the rash"
     assert record["sms"]["media"] == [{"url": media[0][0], "content_type": "image/jpeg"}]
