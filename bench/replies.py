@@ -34,8 +34,8 @@ import webhook  # bench/webhook.py: the scratch database, the seed and the reply
 from followup.config import load_settings
 from followup.inbound import InboundSms, receive_sms
 from followup.inbound_fused import handle_sms
+from followup.reply_runtime import reply_deps
 from followup.runtime import Runtime, build_runtime
-from followup.web.routes.twilio_sms import reply_deps
 
 UNKNOWN_SENDER = "+14035550177"
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from followup import reply_runtime
 from followup.clock import FixedClock
 from followup.db import make_engine, make_session_factory
 from followup.inbound_spool import SPOOL_DIRECTORY, InboundSpool
@@ -27,8 +28,7 @@ from followup.models import (
     ScheduledMessage,
     Treatment,
 )
-from followup.web.routes import twilio_sms
-from followup.web.routes.twilio_sms import replay_spool
+from followup.reply_runtime import replay_spool
 
 from .inbound_support import (
     PATIENT_PHONE,
@@ -203,13 +203,13 @@ def test_the_app_replays_the_spool_by_itself(
     down: Replies, up: Replies, world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     down.text("same")
-    monkeypatch.setattr(twilio_sms.asyncio, "sleep", _no_second_pass)
+    monkeypatch.setattr(reply_runtime.asyncio, "sleep", _no_second_pass)
     with pytest.raises(_Stop):
-        asyncio.run(twilio_sms.replay_spool_forever(up.runtime))
+        asyncio.run(reply_runtime.replay_spool_forever(up.runtime))
     assert up.count(InboundMessage) == 1
     down.text("better")
     with pytest.raises(_Stop):  # a failing pass is logged, and the loop goes on
-        asyncio.run(twilio_sms.replay_spool_forever(down.runtime))
+        asyncio.run(reply_runtime.replay_spool_forever(down.runtime))
     assert len(_spooled(tmp_path)) == 1
 
 

@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from followup.cli.common import runtime
 from followup.replies import Classification, LexiconError, classify, load_lexicon
+from followup.reply_runtime import replay_spool, spool_of
 
 replies_app = typer.Typer(
     help="Classify patient replies (intent and urgency).", no_args_is_help=True
@@ -66,9 +68,6 @@ def _table(results: list[tuple[str, Classification]]) -> Table:
 def replay_spool_command() -> None:
     """Handle the replies kept on disk while the database was unreachable (the web app
     also does this by itself every 30 seconds)."""
-    from followup.cli.common import runtime
-    from followup.web.routes.twilio_sms import replay_spool, spool_of
-
     with runtime() as rt:
         waiting = len(spool_of(rt).pending())
         result = replay_spool(rt)

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from followup.api import mount_api
+from followup.reply_runtime import replay_spool_forever
 from followup.runtime import Runtime
 from followup.web.deps import SESSION_LIFETIME, Forbidden, LoginRequired, NotFound
 from followup.web.pages import render
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """While the app serves: replies kept while the database was down are replayed."""
-    replaying = asyncio.create_task(twilio_sms.replay_spool_forever(app.state.runtime))
+    replaying = asyncio.create_task(replay_spool_forever(app.state.runtime))
     try:
         yield
     finally:

@@ -15,9 +15,9 @@ from fastapi import APIRouter
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from followup.reply_runtime import spool_of
 from followup.runtime import Runtime
 from followup.web.deps import RuntimeDep
-from followup.web.routes.twilio_sms import spool_of
 
 router = APIRouter()
 

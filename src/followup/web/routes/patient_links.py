@@ -21,10 +21,10 @@ from followup.inbound import patient_clinic, receive_link_answer, unsubscribe_by
 from followup.links import LinkError, LinkSigner, PatientLink
 from followup.models import Clinic, Patient
 from followup.phones import display_phone
+from followup.reply_runtime import reply_deps
 from followup.runtime import Runtime
 from followup.web.deps import DbSession, RuntimeDep
 from followup.web.pages import TEMPLATES
-from followup.web.routes.twilio_sms import reply_deps
 
 log = logging.getLogger(__name__)
 router = APIRouter()

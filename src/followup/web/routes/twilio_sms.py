@@ -12,26 +12,15 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache, lru_cache
-from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.exc import OperationalError
 from twilio.twiml.messaging_response import MessagingResponse
 
-from followup.inbound import (
-    InboundOutcome,
-    InboundSms,
-    InvalidInbound,
-    ReplyDeps,
-    classify_sms,
-    parse_twilio_form,
-    reply_text,
-)
+from followup.inbound import InboundOutcome, InboundSms, InvalidInbound, parse_twilio_form
 from followup.inbound_fused import handle_sms
-from followup.inbound_spool import SPOOL_DIRECTORY, InboundSpool, Replayed
-from followup.replies import Intent, LexiconError, default_lexicon, load_lexicon
-from followup.reply_texts import reply_texts
+from followup.reply_runtime import delayed_reply, reply_deps, spool_of
 from followup.runtime import Runtime
 from followup.web.deps import get_runtime
 from followup.web.twilio_signature import TwilioForm
@@ -39,28 +28,6 @@ from followup.web.twilio_signature import TwilioForm
 log = logging.getLogger(__name__)
 router = APIRouter()
 TWIML = "application/xml"
-
-
-@cache
-def _deps(lexicon_path: Path | None, templates_dir: Path, public_url: str) -> ReplyDeps:
-    lexicon = default_lexicon()
-    if lexicon_path is not None:
-        try:
-            lexicon = load_lexicon(lexicon_path)
-        except LexiconError:
-            # The packaged lexicon still honours STOP/HELP and the red flags; a clinic's
-            # broken extension must not turn every reply into a 500 (test it with
-            # `followup replies classify`).
-            log.exception("FOLLOWUP_LEXICON_PATH cannot be used; using the packaged lexicon")
-    return ReplyDeps(
-        lexicon=lexicon, texts=reply_texts(templates_dir, public_url), templates_dir=templates_dir
-    )
-
-
-def reply_deps(runtime: Runtime) -> ReplyDeps:
-    """The lexicon and texts for this runtime, compiled once per process."""
-    settings = runtime.settings
-    return _deps(settings.lexicon_path, settings.templates_dir, settings.public_url)
 
 
 @lru_cache(maxsize=1024)
@@ -115,42 +82,5 @@ async def twilio_sms(request: Request, form: TwilioForm) -> Response:
     return Response(twiml(outcome.reply_text), media_type=TWIML)
 
 
-def spool_of(runtime: Runtime) -> InboundSpool:
-    return InboundSpool(runtime.settings.data_dir / SPOOL_DIRECTORY)
-
-
 def _spool(runtime: Runtime, sms: InboundSms) -> None:
     spool_of(runtime).put(sms, runtime.clock.now())
-
-
-def replay_spool(runtime: Runtime) -> Replayed:
-    """Hand the replies kept while the database was down to the use case (see
-    inbound_spool); what still fails stays for the next try."""
-    return spool_of(runtime).replay(runtime.engine, reply_deps(runtime), runtime.clock.now())
-
-
-SPOOL_CHECK_SECONDS = 30.0
-
-
-async def replay_spool_forever(runtime: Runtime) -> None:
-    """Run for the app's lifetime: every SPOOL_CHECK_SECONDS, replay the spool if it holds
-    anything. Looking costs one directory listing."""
-    spool = spool_of(runtime)
-    while True:
-        try:
-            if spool.pending():
-                await asyncio.to_thread(replay_spool, runtime)
-        except Exception:
-            log.exception("inbound spool replay failed; trying again later")
-        await asyncio.sleep(SPOOL_CHECK_SECONDS)
-
-
-def delayed_reply(runtime: Runtime, sms: InboundSms) -> str | None:
-    """What a spooled reply is answered at once: nothing, unless it reads as worse or as a
-    red flag, which get the emergency guidance without waiting for anyone to read them."""
-    deps = reply_deps(runtime)
-    classification = classify_sms(deps, sms)
-    if not (classification.urgent or classification.intent is Intent.WORSE):
-        return None
-    # Without the database the patient's language is unknown: the text has both.
-    return reply_text(deps, "delayed", "en", None)
