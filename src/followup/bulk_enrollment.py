@@ -17,13 +17,17 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from followup.clinics import send_rules
-from followup.enrollment import KEYWORD_INTENTS, OPT_OUT_BEFORE_ENROLLMENT, ValidEnrollment
+from followup.enrollment import (
+    OPT_OUT_BEFORE_ENROLLMENT,
+    OPT_OUT_BEFORE_ENROLLMENT_REASON,
+    ValidEnrollment,
+    standing_opt_outs,
+)
 from followup.models import (
     AuditEvent,
     Channel,
     ChannelPreference,
     Clinic,
-    InboundMessage,
     Language,
     MessageEvent,
     MessageKind,
@@ -33,9 +37,7 @@ from followup.models import (
     Treatment,
 )
 from followup.plans import to_local
-from followup.replies import Intent
 
-_OPT_OUT_REASON = f"opt-out ({OPT_OUT_BEFORE_ENROLLMENT})"
 CHUNK = 500  # bound the IN lists: SQLite allows 32,766 parameters, PostgreSQL 65,535
 
 PatientKey = tuple[str, str]  # (E.164 phone, first name folded) - find_duplicate's match
@@ -87,26 +89,8 @@ def find_existing(session: Session, clinic: Clinic, valids: Sequence[ValidEnroll
             phone, first = by_id[pid]
             treatments.setdefault((phone, first, kind, to_local(treated_at, tz).date()), tid)
     new_phones = sorted({phone for phone, first in wanted if (phone, first) not in patients})
-    opt_outs = _standing_opt_outs(session, clinic, new_phones)
+    opt_outs = standing_opt_outs(session, clinic.id, new_phones)
     return Existing(patients=patients, treatments=treatments, opt_outs=opt_outs)
-
-
-def _standing_opt_outs(session: Session, clinic: Clinic, phones: list[str]) -> dict[str, datetime]:
-    """`enrollment.standing_opt_out` for many numbers: each one's last keyword decides."""
-    last: dict[str, tuple[str, datetime]] = {}
-    for start in range(0, len(phones), CHUNK):
-        rows = session.execute(
-            select(InboundMessage.from_address, InboundMessage.intent, InboundMessage.received_at)
-            .where(
-                InboundMessage.clinic_id == clinic.id,
-                InboundMessage.from_address.in_(phones[start : start + CHUNK]),
-                InboundMessage.intent.in_(KEYWORD_INTENTS),
-            )
-            .order_by(InboundMessage.received_at, InboundMessage.id)
-        )
-        for phone, intent, received_at in rows:
-            last[phone] = (intent, received_at)
-    return {phone: at for phone, (intent, at) in last.items() if intent == Intent.OPT_OUT.value}
 
 
 def insert_enrollments(
@@ -175,7 +159,10 @@ def _insert_messages(
         event = {"message_id": mid, "at": now, "actor": actor}
         events.append(event | {"from_status": None, "to_status": created, "detail": "created"})
         if stop:
-            cancelled = {"to_status": MessageStatus.CANCELLED, "detail": _OPT_OUT_REASON}
+            cancelled = {
+                "to_status": MessageStatus.CANCELLED,
+                "detail": OPT_OUT_BEFORE_ENROLLMENT_REASON,
+            }
             events.append(event | {"from_status": created} | cancelled)
     _insert(session, MessageEvent, events)
 

@@ -6,7 +6,7 @@ nothing half-made. The caller owns the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,7 +39,9 @@ from followup.replies import Intent
 FUTURE_TOLERANCE = timedelta(minutes=5)
 # Patient.opt_out_source of a patient whose number texted STOP before it was enrolled.
 OPT_OUT_BEFORE_ENROLLMENT = "sms_before_enrollment"
+OPT_OUT_BEFORE_ENROLLMENT_REASON = f"opt-out ({OPT_OUT_BEFORE_ENROLLMENT})"
 KEYWORD_INTENTS = (Intent.OPT_OUT.value, Intent.OPT_IN.value)
+_IN_LIST_CHUNK = 500  # bound IN lists: SQLite allows 32,766 parameters, PostgreSQL 65,535
 
 
 class EnrollmentError(ValueError):
@@ -194,8 +196,9 @@ def enroll(
     }
     if stop_received_at is not None:
         # The same as any opt-out: nothing pending goes out until the number texts START.
-        reason = f"opt-out ({OPT_OUT_BEFORE_ENROLLMENT})"
-        cancel_pending_for_patient(session, patient.id, at=now, reason=reason, actor=actor)
+        cancel_pending_for_patient(
+            session, patient.id, at=now, reason=OPT_OUT_BEFORE_ENROLLMENT_REASON, actor=actor
+        )
         detail["opted_out"] = OPT_OUT_BEFORE_ENROLLMENT
     record_audit(
         session,
@@ -239,20 +242,27 @@ def standing_opt_out(session: Session, clinic_id: int, phone: str) -> datetime |
 
     Carriers honour the number's last keyword whoever it belongs to, so a STOP from a
     number that matched no patient (or another patient on it) still holds."""
-    row = session.execute(
-        select(InboundMessage.intent, InboundMessage.received_at)
-        .where(
-            InboundMessage.clinic_id == clinic_id,
-            InboundMessage.from_address == phone,
-            InboundMessage.intent.in_(KEYWORD_INTENTS),
+    return standing_opt_outs(session, clinic_id, [phone]).get(phone)
+
+
+def standing_opt_outs(
+    session: Session, clinic_id: int, phones: Sequence[str]
+) -> dict[str, datetime]:
+    """`standing_opt_out` for many numbers at once: those whose last keyword was STOP."""
+    last: dict[str, tuple[str, datetime]] = {}
+    for start in range(0, len(phones), _IN_LIST_CHUNK):
+        rows = session.execute(
+            select(InboundMessage.from_address, InboundMessage.intent, InboundMessage.received_at)
+            .where(
+                InboundMessage.clinic_id == clinic_id,
+                InboundMessage.from_address.in_(phones[start : start + _IN_LIST_CHUNK]),
+                InboundMessage.intent.in_(KEYWORD_INTENTS),
+            )
+            .order_by(InboundMessage.received_at, InboundMessage.id)
         )
-        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
-        .limit(1)
-    ).first()
-    if row is None or row.intent != Intent.OPT_OUT.value:
-        return None
-    received_at: datetime = row.received_at
-    return received_at
+        for phone, intent, received_at in rows:
+            last[phone] = (intent, received_at)
+    return {phone: at for phone, (intent, at) in last.items() if intent == Intent.OPT_OUT.value}
 
 
 def _serialize_per_phone(session: Session, clinic: Clinic, phone: str) -> None:
