@@ -92,12 +92,7 @@ def measure(runtime: Runtime, phones: list[str], args: argparse.Namespace) -> No
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get(
-            "FOLLOWUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    webhook.add_postgres_url(parser)
     parser.add_argument("--batch", type=int, default=600)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()

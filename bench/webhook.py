@@ -344,14 +344,19 @@ async def run(args: argparse.Namespace, base: str, phones: list[str], pid: int) 
     return {"floor": floor, "webhook": hook, "paced": paced, "ratio": ratio}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_postgres_url(parser: argparse.ArgumentParser) -> None:
+    """The server the scratch database is made in (also bench/replies.py's)."""
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get(
             "FOLLOWUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
         ),
     )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_postgres_url(parser)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rate", type=float, default=100.0)

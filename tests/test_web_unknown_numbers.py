@@ -4,17 +4,16 @@ and enrolling such a number from it, a STOP from it included."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from followup.clock import FixedClock
 from followup.models import AuditEvent, InboundMessage, Patient
 
 from .web_fixtures import ClinicRows, make_reply, make_unknown_text
-from .webapp import csrf_from, make_client
+from .webapp import csrf_from
 
 UNKNOWN = "+14035550142"
 
@@ -112,15 +111,8 @@ def test_the_view_is_audited(
     )
 
 
-def test_signed_out_redirects_to_sign_in(
-    engine: Engine,
-    session_factory: sessionmaker[Session],
-    clock: FixedClock,
-    tmp_path: Path,
-    two_clinics: tuple[ClinicRows, ClinicRows],
-) -> None:
-    anonymous = make_client(engine, session_factory, clock, tmp_path)
-    response = anonymous.get("/inbox/unknown", follow_redirects=False)
+def test_signed_out_redirects_to_sign_in(visitor_client: TestClient) -> None:
+    response = visitor_client.get("/inbox/unknown", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
 

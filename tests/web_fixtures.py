@@ -46,23 +46,10 @@ def make_reply(
     intent: str = "worse",
     urgent: bool = False,
 ) -> InboundMessage:
-    reply = InboundMessage(
-        provider_sid=f"SM{next(_sid):032d}",
-        clinic_id=patient.clinic_id,
-        patient_id=patient.id,
-        channel=Channel.SMS,
-        from_address=patient.phone,
-        to_address="+14035550199",
-        body=body,
-        media=[],
-        intent=intent,
-        urgent=urgent,
-        matched=[],
-        received_at=now,
-    )
-    session.add(reply)
-    session.flush()
-    return reply
+    return _inbound(
+        session, patient.clinic_id, patient.id, patient.phone, "+14035550199", body, now,
+        intent=intent, urgent=urgent,
+    )  # fmt: skip
 
 
 def make_unknown_text(
@@ -76,13 +63,29 @@ def make_unknown_text(
     urgent: bool = False,
 ) -> InboundMessage:
     """A text to the clinic's number from a number that matches none of its patients."""
+    to = clinic.sender_number or "+14035550199"
+    return _inbound(session, clinic.id, None, phone, to, body, now, intent=intent, urgent=urgent)
+
+
+def _inbound(
+    session: Session,
+    clinic_id: int,
+    patient_id: int | None,
+    sender: str,
+    to: str,
+    body: str,
+    now: datetime,
+    *,
+    intent: str,
+    urgent: bool,
+) -> InboundMessage:
     text = InboundMessage(
         provider_sid=f"SM{next(_sid):032d}",
-        clinic_id=clinic.id,
-        patient_id=None,
+        clinic_id=clinic_id,
+        patient_id=patient_id,
         channel=Channel.SMS,
-        from_address=phone,
-        to_address=clinic.sender_number or "+14035550199",
+        from_address=sender,
+        to_address=to,
         body=body,
         media=[],
         intent=intent,

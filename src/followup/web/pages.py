@@ -52,6 +52,11 @@ TEMPLATES.env.filters["duration"] = duration
 TEMPLATES.env.filters["label"] = label
 
 
+def page_count(total: int, page_size: int) -> int:
+    """How many pages a list of `total` rows fills; an empty list is still one page."""
+    return max(1, -(-total // page_size))
+
+
 def flash(request: Request, text: str, kind: str = "ok") -> None:
     """A one-line message shown on the next page (after a POST-redirect-GET)."""
     request.session["flash"] = {"text": text, "kind": kind}

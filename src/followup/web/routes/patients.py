@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from followup.audit import record_audit
 from followup.models import Patient, ScheduledMessage, Treatment
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
-from followup.web.pages import render
+from followup.web.pages import page_count, render
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -59,7 +59,7 @@ def patient_list(
             "patients": patients,
             "messages": messages,
             "page": page,
-            "pages": max(1, -(-(total or 0) // PAGE_SIZE)),
+            "pages": page_count(total or 0, PAGE_SIZE),
             "total": total or 0,
             "Treatment": Treatment,
         },

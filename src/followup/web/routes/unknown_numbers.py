@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select
 from followup.audit import record_audit
 from followup.models import InboundMessage, Patient
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
-from followup.web.pages import render
+from followup.web.pages import page_count, render
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -57,7 +57,7 @@ def unknown_numbers(
             "clinic": clinic,
             "texts": texts,
             "page": page,
-            "pages": max(1, -(-total // PAGE_SIZE)),
+            "pages": page_count(total, PAGE_SIZE),
             "total": total,
             "urgent": urgent,
             "enrolled": _enrolled_since(session, clinic.id, {t.from_address for t in texts}),
