@@ -8,8 +8,8 @@ from typing import Any
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from followup.config import load_settings
-from followup.db import make_engine
+from followup.core.config import load_settings
+from followup.core.db import make_engine
 from followup.models import Base
 
 config = context.config

@@ -39,12 +39,15 @@ from sqlalchemy import Engine, create_engine, select, text
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from followup.clock import SystemClock  # noqa: E402
-from followup.db import make_engine, make_session_factory, normalize_url, transaction  # noqa: E402
-from followup.dispatch import Dispatcher, DispatchOptions, JobBuilder, Transports  # noqa: E402
-from followup.dispatch.claim import claim_batch, due_query  # noqa: E402
-from followup.dispatch.context import render_context  # noqa: E402
-from followup.links import LinkSigner  # noqa: E402
+from followup.core.clock import SystemClock  # noqa: E402
+from followup.core.db import make_engine, make_session_factory, normalize_url, transaction  # noqa: E402
+from followup.core.links import LinkSigner  # noqa: E402
+from followup.delivery import Dispatcher, DispatchOptions, JobBuilder, Transports  # noqa: E402
+from followup.delivery.claim import claim_batch, due_query  # noqa: E402
+from followup.delivery.context import render_context  # noqa: E402
+from followup.delivery.outbox import transition  # noqa: E402
+from followup.delivery.transports.base import NullTransport, SmsTransport  # noqa: E402
+from followup.messages.rendering import MessageRenderer  # noqa: E402
 from followup.models import (  # noqa: E402
     Base,
     Clinic,
@@ -53,9 +56,6 @@ from followup.models import (  # noqa: E402
     ScheduledMessage,
     Treatment,
 )
-from followup.outbox import transition  # noqa: E402
-from followup.rendering import MessageRenderer  # noqa: E402
-from followup.transports.base import NullTransport, SmsTransport  # noqa: E402
 
 TEMPLATES = REPO / "templates" / "messages"
 ADMIN_URL = os.environ.get(
@@ -163,7 +163,7 @@ def count_sent(engine: Engine) -> int:
 def _transport(double_url: str | None, account: str, token: str) -> SmsTransport:
     if double_url is None:
         return NullTransport()
-    from followup.transports.twilio_sms import TwilioSmsTransport
+    from followup.delivery.transports.twilio_sms import TwilioSmsTransport
 
     return TwilioSmsTransport(account, token, api_base_url=double_url, timeout=10)
 

@@ -35,9 +35,9 @@ from sqlalchemy import Engine, create_engine, insert, select, text, update
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from followup.clinics import create_clinic  # noqa: E402
-from followup.db import make_engine, make_session_factory, normalize_url  # noqa: E402
-from followup.importing import check_csv, import_csv  # noqa: E402
+from followup.admin.clinics import create_clinic  # noqa: E402
+from followup.core.db import make_engine, make_session_factory, normalize_url  # noqa: E402
+from followup.enrollment.csv_import import check_csv, import_csv  # noqa: E402
 from followup.models import (  # noqa: E402
     Base,
     Escalation,
@@ -48,7 +48,7 @@ from followup.models import (  # noqa: E402
     ScheduledMessage,
     Treatment,
 )
-from followup.reports import build_report  # noqa: E402
+from followup.reporting.reports import build_report  # noqa: E402
 
 NOW = datetime(2026, 5, 1, 18, 0, tzinfo=UTC)
 TZ = ZoneInfo("America/Edmonton")

@@ -31,10 +31,11 @@ sys.path.insert(0, str(REPO))
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from followup.clinics import create_clinic, create_staff  # noqa: E402
-from followup.clock import FixedClock  # noqa: E402
-from followup.config import load_settings  # noqa: E402
-from followup.db import make_engine, make_session_factory  # noqa: E402
+from followup.admin.clinics import create_clinic, create_staff  # noqa: E402
+from followup.core.clock import FixedClock  # noqa: E402
+from followup.core.config import load_settings  # noqa: E402
+from followup.core.db import make_engine, make_session_factory  # noqa: E402
+from followup.core.runtime import Runtime  # noqa: E402
 from followup.models import (  # noqa: E402
     AuditEvent,
     Base,
@@ -47,7 +48,6 @@ from followup.models import (  # noqa: E402
     StaffNote,
     Treatment,
 )
-from followup.runtime import Runtime  # noqa: E402
 from followup.web.app import create_app  # noqa: E402
 
 NOW = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)

@@ -31,11 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import webhook  # bench/webhook.py: the scratch database, the seed and the reply mix
 
-from followup.config import load_settings
-from followup.inbound import InboundSms, receive_sms
-from followup.inbound_fused import handle_sms
-from followup.reply_runtime import reply_deps
-from followup.runtime import Runtime, build_runtime
+from followup.core.config import load_settings
+from followup.core.runtime import Runtime, build_runtime
+from followup.replies.fused import handle_sms
+from followup.replies.receive import InboundSms, receive_sms
+from followup.replies.runtime import reply_deps
 
 UNKNOWN_SENDER = "+14035550177"
 

@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from fastapi import Response  # noqa: E402
 
-from followup.db import make_engine, make_session_factory, normalize_url  # noqa: E402
+from followup.core.db import make_engine, make_session_factory, normalize_url  # noqa: E402
 from followup.web.twilio_signature import TwilioForm  # noqa: E402
 
 AUTH_TOKEN = "bench-auth-token"
@@ -95,9 +95,9 @@ def serve(database_url: str, port: int, data_dir: str, workers: int) -> None:
 def bench_app() -> Any:
     """The production app (create_app) with the floor endpoint added; read by uvicorn.
     Logging as `followup web` sets it up: one INFO line per reply, on stderr."""
-    from followup.config import load_settings
-    from followup.logs import configure_logging
-    from followup.runtime import build_runtime
+    from followup.core.config import load_settings
+    from followup.core.logs import configure_logging
+    from followup.core.runtime import build_runtime
     from followup.web.app import create_app
 
     settings = load_settings(
@@ -139,8 +139,8 @@ def drop_database(admin_url: str, url: URL) -> None:
 
 def seed(url: URL) -> list[str]:
     """A clinic with on-call contacts and PATIENTS enrolled patients; returns their phones."""
-    from followup.clinics import create_clinic
-    from followup.enrollment import EnrollmentRequest, enroll
+    from followup.admin.clinics import create_clinic
+    from followup.enrollment.enroll import EnrollmentRequest, enroll
     from followup.models import Base, OnCallContact
 
     engine = make_engine(url)

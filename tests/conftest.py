@@ -20,13 +20,12 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from followup.clock import FixedClock
-from followup.db import make_engine, make_session_factory, normalize_url
+from followup.core.clock import FixedClock
+from followup.core.db import make_engine, make_session_factory, normalize_url
 from followup.models import Base
-
-from .factories import STAFF_PASSWORD
-from .web_fixtures import ClinicRows, make_two_clinics
-from .webapp import make_client, sign_in
+from tests.factories import STAFF_PASSWORD
+from tests.web_fixtures import ClinicRows, make_two_clinics
+from tests.webapp import make_client, sign_in
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "FOLLOWUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from followup.clinics import create_clinic, create_staff
-from followup.enrollment import EnrollmentRequest, EnrollmentResult, enroll
+from followup.admin.clinics import create_clinic, create_staff
+from followup.enrollment.enroll import EnrollmentRequest, EnrollmentResult, enroll
 from followup.models import ChannelPreference, Clinic, Language, Role, StaffUser
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates" / "messages"

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from followup.escalations import open_escalation
+from followup.delivery.outbox import transition
+from followup.escalations.lifecycle import open_escalation
 from followup.models import (
     Channel,
     Clinic,
@@ -20,9 +21,7 @@ from followup.models import (
     ScheduledMessage,
     StaffUser,
 )
-from followup.outbox import transition
-
-from .factories import make_clinic, make_enrollment, make_staff
+from tests.factories import make_clinic, make_enrollment, make_staff
 
 
 @dataclass

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from followup.clock import Clock
-from followup.config import load_settings
-from followup.runtime import Runtime
+from followup.core.clock import Clock
+from followup.core.config import load_settings
+from followup.core.runtime import Runtime
 from followup.web.app import create_app
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -15,9 +15,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from followup import escalations
-from followup.clinics import create_clinic, create_staff, send_rules
-from followup.enrollment import EnrollmentRequest, EnrollmentResult, enroll
+from followup.admin.clinics import create_clinic, create_staff, send_rules
+from followup.delivery.outbox import transition
+from followup.enrollment.enroll import EnrollmentRequest, EnrollmentResult, enroll
+from followup.enrollment.plan_actions import reschedule_message
+from followup.escalations import lifecycle as escalations
 from followup.models import (
     Channel,
     ChannelPreference,
@@ -31,8 +33,6 @@ from followup.models import (
     Role,
     StaffUser,
 )
-from followup.outbox import transition
-from followup.patient_actions import reschedule_message
 
 DEMO_SLUG = "bow-river"
 DEMO_EMAIL = "nurse@bowriver.example"

@@ -24,11 +24,11 @@ from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from followup.db import transaction
-from followup.dispatch.housekeeping import expire_overdue
-from followup.dispatch.recovery import recover_stale_claims
-from followup.dispatch.send import Dispatcher, build_dispatcher
-from followup.runtime import Runtime
+from followup.core.db import transaction
+from followup.core.runtime import Runtime
+from followup.delivery.housekeeping import expire_overdue
+from followup.delivery.recovery import recover_stale_claims
+from followup.delivery.send import Dispatcher, build_dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def register_job(job: PeriodicJob) -> None:
 
 
 def periodic_jobs() -> list[PeriodicJob]:
-    from followup.escalations import escalation_sla_sweep
+    from followup.escalations.lifecycle import escalation_sla_sweep
 
     defaults = {
         "escalation_sla_sweep": PeriodicJob(

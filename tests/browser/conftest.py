@@ -19,14 +19,13 @@ import uvicorn
 from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy.orm import Session
 
-from followup.config import load_settings
-from followup.db import make_engine, make_session_factory
+from followup.core.config import load_settings
+from followup.core.db import make_engine, make_session_factory
+from followup.core.runtime import Runtime
 from followup.demo import seed_demo
 from followup.models import Base, Role
-from followup.runtime import Runtime
 from followup.web.app import create_app
-
-from ..factories import make_clinic, make_staff
+from tests.factories import make_clinic, make_staff
 
 # Overridable only so a test can prove a missing browser fails the run under CI.
 CHROMIUM = Path(os.environ.get("FOLLOWUP_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -65,7 +64,7 @@ def _serve(root: Path, seed: Callable[[Session, Runtime], None]) -> Iterator[Liv
     url = f"http://127.0.0.1:{port}"
     settings = load_settings(
         data_dir=root / "var",
-        database_url=f"sqlite:///{root / 'followup.db'}",
+        database_url=f"sqlite:///{root / 'followup.core.db'}",
         secret_key="browser-test-secret-" + "x" * 32,
         public_url=url,
         twilio_auth_token=TWILIO_TOKEN,

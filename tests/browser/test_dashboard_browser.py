@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from twilio.request_validator import RequestValidator
 
-from ..factories import STAFF_PASSWORD
-from .conftest import CLINIC_NUMBER, STAFF_EMAIL, TWILIO_TOKEN, LiveServer
+from tests.browser.conftest import CLINIC_NUMBER, STAFF_EMAIL, TWILIO_TOKEN, LiveServer
+from tests.factories import STAFF_PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from followup.demo import DEMO_EMAIL, DEMO_PASSWORD
-
-from .conftest import LiveServer
+from tests.browser.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
 

@@ -10,10 +10,9 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from followup.models import Clinic
-
-from ..factories import STAFF_PASSWORD
-from ..report_seed import SINCE, UNTIL, seed_history
-from .conftest import STAFF_EMAIL, LiveServer
+from tests.browser.conftest import STAFF_EMAIL, LiveServer
+from tests.factories import STAFF_PASSWORD
+from tests.reporting.seed import SINCE, UNTIL, seed_history
 
 DESKTOP = {"width": 1280, "height": 900}
 

@@ -11,7 +11,7 @@ from followup.api.auth import RateLimiter
 from followup.api.docs import install_docs
 from followup.api.problems import install_problem_handlers, problem_openapi
 from followup.api.routes import router
-from followup.runtime import Runtime
+from followup.core.runtime import Runtime
 
 API_PREFIX = "/api/v1"
 

@@ -18,10 +18,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from followup.admin.api_tokens import verify_token
 from followup.api.problems import ApiProblem
+from followup.core.runtime import Runtime
 from followup.models import ApiToken, Clinic
-from followup.runtime import Runtime
-from followup.tokens import verify_token
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `followup token create`.")
 

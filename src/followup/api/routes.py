@@ -22,10 +22,15 @@ from followup.api.schemas import (
     OptOutOut,
     PatientOut,
 )
-from followup.audit import record_audit
-from followup.enrollment import DuplicateEnrollment, EnrollmentError, EnrollmentRequest, enroll
+from followup.core.audit import record_audit
+from followup.delivery.outbox import cancel_pending_for_patient
+from followup.enrollment.enroll import (
+    DuplicateEnrollment,
+    EnrollmentError,
+    EnrollmentRequest,
+    enroll,
+)
 from followup.models import Escalation, EscalationStatus, Patient, ScheduledMessage
-from followup.outbox import cancel_pending_for_patient
 
 MAX_ID = 2**31 - 1  # the id columns are 32-bit on PostgreSQL
 PatientId = Annotated[int, Path(ge=1, le=MAX_ID, description="The patient's id.")]

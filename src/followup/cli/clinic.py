@@ -7,12 +7,12 @@ import getpass
 import typer
 from sqlalchemy import select
 
+from followup.admin.clinics import ClinicError, create_clinic, create_staff, get_clinic
 from followup.cli.common import console, fail, read_secret_from_stdin, runtime
-from followup.clinics import ClinicError, create_clinic, create_staff, get_clinic
-from followup.db import transaction
+from followup.core.db import transaction
+from followup.core.passwords import WeakPassword
+from followup.core.phones import InvalidPhone
 from followup.models import Clinic, Role
-from followup.passwords import WeakPassword
-from followup.phones import InvalidPhone
 
 clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 
-from followup.config import ConfigError, Settings, load_settings
-from followup.logs import configure_logging
-from followup.runtime import Runtime, build_runtime
+from followup.core.config import ConfigError, Settings, load_settings
+from followup.core.logs import configure_logging
+from followup.core.runtime import Runtime, build_runtime
 
 BAD_INPUT = 2
 console = Console()

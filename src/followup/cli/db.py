@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from followup.cli.common import console, settings
-from followup.runtime import upgrade_database
+from followup.core.runtime import upgrade_database
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 

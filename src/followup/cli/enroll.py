@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
+from followup.admin.clinics import UnknownClinic, get_clinic
 from followup.cli.common import console, fail, parse_instant, runtime
 from followup.cli.importing import import_csv_file
-from followup.clinics import UnknownClinic, get_clinic
-from followup.db import transaction
-from followup.enrollment import EnrollmentError, EnrollmentRequest, enroll
+from followup.core.db import transaction
+from followup.core.phones import mask_phone
+from followup.enrollment.enroll import EnrollmentError, EnrollmentRequest, enroll
+from followup.messages.plans import to_local
 from followup.models import ChannelPreference, Language
-from followup.phones import mask_phone
-from followup.plans import to_local
 
 
 def enroll_command(

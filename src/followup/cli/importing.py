@@ -8,10 +8,10 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from followup.admin.clinics import UnknownClinic, get_clinic
 from followup.cli.common import console, fail, runtime
-from followup.clinics import UnknownClinic, get_clinic
-from followup.db import transaction
-from followup.importing import ImportFileError, ImportReport, import_csv
+from followup.core.db import transaction
+from followup.enrollment.csv_import import ImportFileError, ImportReport, import_csv
 
 SOME_ERRORS = 1  # exit code when some rows were refused (the good ones were imported)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from followup.admin.clinics import UnknownClinic, get_clinic
+from followup.admin.retention import RetentionError, purge
 from followup.cli.common import console, fail, runtime
-from followup.clinics import UnknownClinic, get_clinic
-from followup.db import transaction
-from followup.retention import RetentionError, purge
+from followup.core.db import transaction
 
 
 def purge_command(

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from followup.cli.common import runtime
 from followup.replies import Classification, LexiconError, classify, load_lexicon
-from followup.reply_runtime import replay_spool, spool_of
+from followup.replies.runtime import replay_spool, spool_of
 
 replies_app = typer.Typer(
     help="Classify patient replies (intent and urgency).", no_args_is_help=True

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
+from followup.admin.clinics import UnknownClinic, get_clinic
 from followup.cli.common import console, fail, runtime
-from followup.clinics import UnknownClinic, get_clinic
-from followup.report_formats import local_midnight, report_csv
-from followup.reports import Report, build_report
+from followup.reporting.formats import local_midnight, report_csv
+from followup.reporting.reports import Report, build_report
 
 
 def _day(value: str, option: str) -> date:

@@ -12,8 +12,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from followup.plans import PlanError, PlannedSend, SendRules, load_plan, plan_sends, to_local
-from followup.rendering import default_templates_dir
+from followup.messages.plans import (
+    PlanError,
+    PlannedSend,
+    SendRules,
+    load_plan,
+    plan_sends,
+    to_local,
+)
+from followup.messages.rendering import default_templates_dir
 
 schedule_app = typer.Typer(
     help="Preview follow-up send times.", no_args_is_help=True, add_completion=False

@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from followup.plans import PlanError, load_plan
-from followup.rendering import (
+from followup.messages.plans import PlanError, load_plan
+from followup.messages.rendering import (
     Channel,
     MessageRenderer,
     TemplateRef,
@@ -20,7 +20,7 @@ from followup.rendering import (
     default_templates_dir,
     sample_context,
 )
-from followup.segments import is_gsm7
+from followup.messages.segments import is_gsm7
 
 templates_app = typer.Typer(
     help="Check message templates.", no_args_is_help=True, add_completion=False

@@ -5,10 +5,16 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from followup.admin.api_tokens import (
+    TokenError,
+    create_token,
+    find_token,
+    list_tokens,
+    revoke_token,
+)
+from followup.admin.clinics import UnknownClinic, get_clinic
 from followup.cli.common import console, fail, runtime
-from followup.clinics import UnknownClinic, get_clinic
-from followup.db import transaction
-from followup.tokens import TokenError, create_token, find_token, list_tokens, revoke_token
+from followup.core.db import transaction
 
 token_app = typer.Typer(help="API tokens for booking systems.", no_args_is_help=True)
 

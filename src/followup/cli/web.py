@@ -11,9 +11,9 @@ import typer
 import uvicorn
 
 from followup.cli.common import console, runtime, settings
-from followup.db import transaction
+from followup.core.db import transaction
+from followup.core.runtime import upgrade_database
 from followup.demo import seed_demo
-from followup.runtime import upgrade_database
 from followup.web.app import create_app
 
 

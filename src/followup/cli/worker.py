@@ -15,7 +15,7 @@ def worker_command(
     ),
 ) -> None:
     """Send due messages through the configured transports; SIGTERM stops cleanly."""
-    with runtime() as rt:  # also sets up logging (followup.logs: phone numbers redacted)
+    with runtime() as rt:  # also sets up logging (followup.core.logs: phone numbers redacted)
         worker = Worker(rt)
         if not once:
             raise typer.Exit(worker.run_forever())

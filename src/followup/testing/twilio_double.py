@@ -40,12 +40,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 from twilio.request_validator import RequestValidator
 
+from followup.delivery.transports.base import TWILIO_ERROR_REASONS
+
 # The remote-control client lives in twilio_double_control (it needs no server code);
 # `X as X` re-exports it, so `from followup.testing.twilio_double import ...` still works.
 from followup.testing.twilio_double_control import AcceptedMessage as AcceptedMessage
 from followup.testing.twilio_double_control import Controls
 from followup.testing.twilio_double_control import TwilioDoubleControl as TwilioDoubleControl
-from followup.transports.base import TWILIO_ERROR_REASONS
 
 API_VERSION = "2010-04-01"
 _MESSAGES_PATH = re.compile(

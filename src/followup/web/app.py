@@ -17,8 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from followup.api import mount_api
-from followup.reply_runtime import replay_spool_forever
-from followup.runtime import Runtime
+from followup.core.runtime import Runtime
+from followup.replies.runtime import replay_spool_forever
 from followup.web.deps import SESSION_LIFETIME, Forbidden, LoginRequired, NotFound
 from followup.web.pages import render
 from followup.web.routes import (

@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from followup.core.runtime import Runtime
 from followup.models import Clinic, Role, StaffUser
-from followup.runtime import Runtime
 
 
 class LoginRequired(Exception):

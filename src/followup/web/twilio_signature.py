@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from twilio.request_validator import RequestValidator
 
-from followup.runtime import Runtime
+from followup.core.runtime import Runtime
 from followup.web.deps import runtime_dependency
 
 log = logging.getLogger(__name__)

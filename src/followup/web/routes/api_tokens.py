@@ -8,7 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from followup.tokens import TokenError, create_token, find_token, list_tokens, revoke_token
+from followup.admin.api_tokens import (
+    TokenError,
+    create_token,
+    find_token,
+    list_tokens,
+    revoke_token,
+)
 from followup.web.csrf import require_csrf
 from followup.web.deps import AdminStaff, DbSession, RuntimeDep, current_staff, staff_clinic
 from followup.web.pages import flash, redirect, render

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from followup.audit import record_audit
+from followup.core.audit import record_audit
+from followup.core.passwords import hash_password, needs_rehash, verify_password
 from followup.models import StaffUser
-from followup.passwords import hash_password, needs_rehash, verify_password
 from followup.web.csrf import require_csrf
 from followup.web.deps import DbSession, RuntimeDep, session_stamp
 from followup.web.pages import render

@@ -5,15 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from followup.timeline import staff_names
-from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
-from followup.web.pages import render
-from followup.worklists import (
+from followup.escalations.worklists import (
     QueueFilter,
     escalation_queue,
     messages_needing_person,
     messages_today,
 )
+from followup.reporting.timeline import staff_names
+from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
+from followup.web.pages import render
 
 router = APIRouter()
 # Today is a summary: the first rows of each list, with links to the full lists.

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from followup.enrollment import (
+from followup.enrollment.enroll import (
     DuplicateEnrollment,
     EnrollmentError,
     EnrollmentRequest,
@@ -23,8 +23,8 @@ from followup.enrollment import (
     standing_opt_out,
     validate_enrollment,
 )
+from followup.messages.plans import available_plans
 from followup.models import ChannelPreference, Clinic, Language
-from followup.plans import available_plans
 from followup.web.csrf import require_csrf
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, current_staff, staff_clinic
 from followup.web.pages import flash, redirect, render

@@ -2,7 +2,7 @@
 
 The queue refreshes itself: the rows and the badge in the top bar are HTMX partials polled
 every few seconds, so a new WORSE reply shows up without a reload. The actions call the
-escalation lifecycle in followup.escalations; this module only translates HTTP.
+escalation lifecycle in followup.escalations.lifecycle; this module only translates HTTP.
 """
 
 from __future__ import annotations
@@ -14,8 +14,16 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from followup import escalations as lifecycle
-from followup.audit import record_audit
+from followup.core.audit import record_audit
+from followup.escalations import lifecycle
+from followup.escalations.worklists import (
+    QUEUE_LIMIT,
+    UNRESOLVED,
+    QueueFilter,
+    escalation_queue,
+    open_counts,
+    sla_for,
+)
 from followup.models import (
     Escalation,
     EscalationPriority,
@@ -25,19 +33,11 @@ from followup.models import (
     ScheduledMessage,
     StaffUser,
 )
-from followup.timeline import staff_names
+from followup.reporting.timeline import staff_names
 from followup.web.csrf import require_csrf
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, current_staff, staff_clinic
 from followup.web.pages import flash, redirect, render
 from followup.web.scoped import clinic_escalation, clinic_patient, clinic_staff_member
-from followup.worklists import (
-    QUEUE_LIMIT,
-    UNRESOLVED,
-    QueueFilter,
-    escalation_queue,
-    open_counts,
-    sla_for,
-)
 
 router = APIRouter()
 # The session is checked before the CSRF token, so a signed-out POST answers 401 (not 403).

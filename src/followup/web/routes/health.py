@@ -15,8 +15,8 @@ from fastapi import APIRouter
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from followup.reply_runtime import spool_of
-from followup.runtime import Runtime
+from followup.core.runtime import Runtime
+from followup.replies.runtime import spool_of
 from followup.web.deps import RuntimeDep
 
 router = APIRouter()

@@ -1,5 +1,5 @@
 """CSV upload: check the file and list each bad row, or import the good rows. The rules are
-followup.importing's, the same as `followup enroll --csv`."""
+followup.enrollment.csv_import's, the same as `followup enroll --csv`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from followup.importing import OPTIONAL, REQUIRED, ImportFileError, import_csv
+from followup.enrollment.csv_import import OPTIONAL, REQUIRED, ImportFileError, import_csv
 from followup.web.csrf import require_csrf
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, current_staff, staff_clinic
 from followup.web.pages import render

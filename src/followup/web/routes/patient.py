@@ -12,12 +12,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from followup import patient_actions
-from followup.audit import record_audit
-from followup.clinics import send_rules
+from followup.admin.clinics import send_rules
+from followup.core.audit import record_audit
+from followup.enrollment import plan_actions
+from followup.enrollment.plan_actions import PatientActionError
 from followup.models import Patient, ScheduledMessage, StaffUser, Treatment
-from followup.patient_actions import PatientActionError
-from followup.timeline import build_timeline
+from followup.reporting.timeline import build_timeline
 from followup.web.csrf import require_csrf
 from followup.web.deps import (
     CurrentStaff,
@@ -112,7 +112,7 @@ def pause(
     return _act(
         request,
         patient,
-        lambda: patient_actions.pause_plan(session, treatment, staff, now),
+        lambda: plan_actions.pause_plan(session, treatment, staff, now),
         "Plan paused.",
     )
 
@@ -132,7 +132,7 @@ def resume(
     return _act(
         request,
         patient,
-        lambda: patient_actions.resume_plan(session, treatment, staff, now),
+        lambda: plan_actions.resume_plan(session, treatment, staff, now),
         "Plan resumed.",
     )
 
@@ -152,7 +152,7 @@ def cancel(
     return _act(
         request,
         patient,
-        lambda: patient_actions.cancel_message(session, message, staff, now),
+        lambda: plan_actions.cancel_message(session, message, staff, now),
         "Message cancelled.",
     )
 
@@ -178,7 +178,7 @@ def reschedule(
         return redirect(f"/patients/{patient.id}")
     rules = send_rules(clinic)
     try:
-        actual = patient_actions.reschedule_message(session, message, when, staff, now, rules)
+        actual = plan_actions.reschedule_message(session, message, when, staff, now, rules)
     except PatientActionError as exc:
         flash(request, str(exc), "error")
     else:
@@ -202,7 +202,7 @@ def resend(
     return _act(
         request,
         patient,
-        lambda: patient_actions.resend_message(session, message, patient, staff, now),
+        lambda: plan_actions.resend_message(session, message, patient, staff, now),
         "Message queued to send again.",
     )
 
@@ -220,7 +220,7 @@ def consent(
     return _act(
         request,
         patient,
-        lambda: patient_actions.record_consent(session, patient, staff, now),
+        lambda: plan_actions.record_consent(session, patient, staff, now),
         "Consent recorded.",
     )
 
@@ -238,7 +238,7 @@ def opt_out(
     return _act(
         request,
         patient,
-        lambda: patient_actions.record_opt_out(session, patient, staff, now),
+        lambda: plan_actions.record_opt_out(session, patient, staff, now),
         "Opt-out recorded; waiting messages cancelled.",
     )
 
@@ -257,7 +257,7 @@ def note(
     return _act(
         request,
         patient,
-        lambda: patient_actions.add_patient_note(session, patient, staff, body, now),
+        lambda: plan_actions.add_patient_note(session, patient, staff, body, now),
         "Note added.",
     )
 

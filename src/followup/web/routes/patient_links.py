@@ -17,12 +17,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from followup.inbound import patient_clinic, receive_link_answer, unsubscribe_by_link
-from followup.links import LinkError, LinkSigner, PatientLink
+from followup.core.links import LinkError, LinkSigner, PatientLink
+from followup.core.phones import display_phone
+from followup.core.runtime import Runtime
 from followup.models import Clinic, Patient
-from followup.phones import display_phone
-from followup.reply_runtime import reply_deps
-from followup.runtime import Runtime
+from followup.replies.receive import patient_clinic, receive_link_answer, unsubscribe_by_link
+from followup.replies.runtime import reply_deps
 from followup.web.deps import DbSession, RuntimeDep
 from followup.web.pages import TEMPLATES
 

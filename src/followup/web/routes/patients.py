@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from followup.audit import record_audit
+from followup.core.audit import record_audit
 from followup.models import Patient, ScheduledMessage, Treatment
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
 from followup.web.pages import page_count, render

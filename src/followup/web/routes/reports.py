@@ -1,5 +1,5 @@
 """The outcome report page: SVG charts with the numbers as tables beside them, and the same
-figures as CSV. The figures come from followup.reports; this module translates HTTP."""
+figures as CSV. The figures come from followup.reporting.reports; this module translates HTTP."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from followup import charts
-from followup.audit import record_audit
+from followup.core.audit import record_audit
 from followup.models import Clinic, StaffUser
-from followup.report_formats import local_midnight, report_csv
-from followup.reports import ANSWERS, Report, build_report
+from followup.reporting import charts
+from followup.reporting.formats import local_midnight, report_csv
+from followup.reporting.reports import ANSWERS, Report, build_report
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
 from followup.web.pages import render
 

@@ -1,5 +1,5 @@
 """Clinic settings for admins: time zone, send time, quiet hours, SLAs, on-call contacts and
-staff accounts. The rules live in followup.settings_admin; this module translates HTTP."""
+staff accounts. The rules live in followup.admin.clinic_settings; this module translates HTTP."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from followup import settings_admin
+from followup.admin import clinic_settings
+from followup.admin.clinic_settings import ClinicTiming, SettingsError
 from followup.models import OnCallContact, Role, StaffUser
-from followup.settings_admin import ClinicTiming, SettingsError
 from followup.web.csrf import require_csrf
 from followup.web.deps import (
     AdminStaff,
@@ -112,7 +112,7 @@ def save_timing(
             urgent_sla_minutes,
             normal_sla_minutes,
         )
-        settings_admin.update_timing(session, clinic, timing, staff, runtime.clock.now())
+        clinic_settings.update_timing(session, clinic, timing, staff, runtime.clock.now())
 
     return _apply(request, change, "Clinic settings saved.")
 
@@ -132,7 +132,7 @@ def add_on_call(
     now = runtime.clock.now()
     return _apply(
         request,
-        lambda: settings_admin.add_on_call(
+        lambda: clinic_settings.add_on_call(
             session,
             clinic,
             staff,
@@ -161,7 +161,7 @@ def toggle_on_call(
     now = runtime.clock.now()
     return _apply(
         request,
-        lambda: settings_admin.set_on_call_active(session, contact, active == "yes", staff, now),
+        lambda: clinic_settings.set_on_call_active(session, contact, active == "yes", staff, now),
         "On-call contact updated.",
     )
 
@@ -182,7 +182,7 @@ def add_staff(
     chosen = Role(role) if role in {r.value for r in Role} else Role.STAFF
     return _apply(
         request,
-        lambda: settings_admin.add_staff_account(
+        lambda: clinic_settings.add_staff_account(
             session, clinic, staff, now, email=email, name=name, password=password, role=chosen
         ),
         "Staff account created.",
@@ -204,7 +204,7 @@ def update_staff(
     chosen = Role(role) if role in {r.value for r in Role} else Role.STAFF
     return _apply(
         request,
-        lambda: settings_admin.update_staff_account(
+        lambda: clinic_settings.update_staff_account(
             session, member, staff, now, role=chosen, active=active == "yes"
         ),
         "Staff account updated.",

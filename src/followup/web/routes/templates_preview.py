@@ -9,9 +9,14 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from followup.plans import PlanError, load_plan
-from followup.rendering import MessageRenderer, TemplateRef, TemplateRenderError, sample_context
-from followup.segments import SmsAnalysis
+from followup.messages.plans import PlanError, load_plan
+from followup.messages.rendering import (
+    MessageRenderer,
+    TemplateRef,
+    TemplateRenderError,
+    sample_context,
+)
+from followup.messages.segments import SmsAnalysis
 from followup.web.deps import CurrentStaff, RuntimeDep
 from followup.web.pages import render
 

@@ -18,10 +18,10 @@ from fastapi.responses import Response
 from sqlalchemy.exc import OperationalError
 from twilio.twiml.messaging_response import MessagingResponse
 
-from followup.inbound import InboundOutcome, InboundSms, InvalidInbound, parse_twilio_form
-from followup.inbound_fused import handle_sms
-from followup.reply_runtime import delayed_reply, reply_deps, spool_of
-from followup.runtime import Runtime
+from followup.core.runtime import Runtime
+from followup.replies.fused import handle_sms
+from followup.replies.receive import InboundOutcome, InboundSms, InvalidInbound, parse_twilio_form
+from followup.replies.runtime import delayed_reply, reply_deps, spool_of
 from followup.web.deps import get_runtime
 from followup.web.twilio_signature import TwilioForm
 

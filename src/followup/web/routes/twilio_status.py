@@ -13,7 +13,7 @@ import logging
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from followup.dispatch.status import apply_provider_status
+from followup.delivery.status import apply_provider_status
 from followup.web.deps import DbSession, RuntimeDep
 from followup.web.twilio_signature import TwilioForm
 

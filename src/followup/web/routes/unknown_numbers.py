@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import case, func, select
 
-from followup.audit import record_audit
+from followup.core.audit import record_audit
 from followup.models import InboundMessage, Patient
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
 from followup.web.pages import page_count, render

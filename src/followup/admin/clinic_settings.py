@@ -1,0 +1,190 @@
+"""Clinic settings that admins change from the dashboard: time zone, send time, quiet hours,
+escalation SLAs, on-call contacts and staff accounts. Each change is audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from followup.admin.clinics import ClinicError, create_staff, parse_timezone
+from followup.core.audit import record_audit
+from followup.core.phones import InvalidPhone, normalize_phone
+from followup.models import Clinic, OnCallContact, Role, StaffUser
+
+
+class SettingsError(ValueError):
+    """A settings change that can't be accepted; `field` names the form field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class ClinicTiming:
+    timezone: str
+    default_send_time: time
+    quiet_start: time
+    quiet_end: time
+    urgent_sla_minutes: int
+    normal_sla_minutes: int
+
+
+def _audit(
+    session: Session,
+    admin: StaffUser,
+    action: str,
+    target: tuple[str, int],
+    now: datetime,
+    **detail: object,
+) -> None:
+    record_audit(
+        session,
+        at=now,
+        actor=admin.email,
+        action=action,
+        clinic_id=admin.clinic_id,
+        staff_user_id=admin.id,
+        target_type=target[0],
+        target_id=target[1],
+        detail=dict(detail),
+    )
+
+
+def update_timing(
+    session: Session, clinic: Clinic, timing: ClinicTiming, admin: StaffUser, now: datetime
+) -> None:
+    """Change when messages go out and how fast escalations must be picked up. Messages
+    already scheduled keep their times; new enrollments use the new rules."""
+    try:
+        parse_timezone(timing.timezone)
+    except ClinicError as exc:
+        raise SettingsError("timezone", str(exc)) from None
+    if timing.quiet_start == timing.quiet_end:
+        raise SettingsError("quiet_end", "quiet hours must start and end at different times")
+    for name, minutes in (
+        ("urgent_sla_minutes", timing.urgent_sla_minutes),
+        ("normal_sla_minutes", timing.normal_sla_minutes),
+    ):
+        if not 1 <= minutes <= 7 * 24 * 60:
+            raise SettingsError(name, "an SLA is between 1 minute and 7 days")
+    if timing.urgent_sla_minutes > timing.normal_sla_minutes:
+        raise SettingsError("urgent_sla_minutes", "the urgent SLA can't be longer than normal")
+    changed = {
+        name: str(value) for name, value in vars(timing).items() if getattr(clinic, name) != value
+    }
+    for name in changed:
+        setattr(clinic, name, getattr(timing, name))
+    _audit(session, admin, "settings.timing", ("clinic", clinic.id), now, changed=changed)
+
+
+def add_on_call(
+    session: Session,
+    clinic: Clinic,
+    admin: StaffUser,
+    now: datetime,
+    *,
+    name: str,
+    phone: str | None,
+    email: str | None,
+    urgent_only: bool,
+) -> OnCallContact:
+    """Someone who is told about new escalations by SMS and/or email."""
+    if not name.strip():
+        raise SettingsError("name", "the contact needs a name")
+    phone_e164 = None
+    if phone and phone.strip():
+        try:
+            phone_e164 = normalize_phone(phone, clinic.country)
+        except InvalidPhone as exc:
+            raise SettingsError("phone", str(exc)) from None
+    email = email.strip() if email and email.strip() else None
+    if email is not None and "@" not in email:
+        raise SettingsError("email", f"{email!r} is not an email address")
+    if phone_e164 is None and email is None:
+        raise SettingsError("phone", "give a phone number, an email address or both")
+    contact = OnCallContact(
+        clinic_id=clinic.id,
+        name=name.strip(),
+        phone=phone_e164,
+        email=email,
+        urgent_only=urgent_only,
+        active=True,
+    )
+    session.add(contact)
+    session.flush()
+    _audit(session, admin, "settings.on_call.add", ("on_call_contact", contact.id), now)
+    return contact
+
+
+def set_on_call_active(
+    session: Session, contact: OnCallContact, active: bool, admin: StaffUser, now: datetime
+) -> None:
+    contact.active = active
+    _audit(
+        session,
+        admin,
+        "settings.on_call.active",
+        ("on_call_contact", contact.id),
+        now,
+        active=active,
+    )
+
+
+def add_staff_account(
+    session: Session,
+    clinic: Clinic,
+    admin: StaffUser,
+    now: datetime,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    role: Role,
+) -> StaffUser:
+    if len(password) < 12:
+        raise SettingsError("password", "use at least 12 characters")
+    try:
+        user = create_staff(session, clinic, email=email, password=password, role=role, name=name)
+    except ClinicError as exc:
+        raise SettingsError("email", str(exc)) from None
+    _audit(session, admin, "settings.staff.add", ("staff_user", user.id), now, role=role.value)
+    return user
+
+
+def update_staff_account(
+    session: Session,
+    user: StaffUser,
+    admin: StaffUser,
+    now: datetime,
+    *,
+    role: Role,
+    active: bool,
+) -> None:
+    """Change a role or (de)activate an account; a clinic always keeps one active admin."""
+    if user.id == admin.id and (role is not Role.ADMIN or not active):
+        raise SettingsError("role", "you can't remove your own admin access")
+    if (user.role is Role.ADMIN and user.active) and (role is not Role.ADMIN or not active):
+        admins = session.scalar(
+            select(func.count(StaffUser.id)).where(
+                StaffUser.clinic_id == user.clinic_id,
+                StaffUser.role == Role.ADMIN,
+                StaffUser.active.is_(True),
+            )
+        )
+        if (admins or 0) <= 1:
+            raise SettingsError("role", "the clinic needs at least one active admin")
+    user.role = role
+    user.active = active
+    _audit(
+        session,
+        admin,
+        "settings.staff.update",
+        ("staff_user", user.id),
+        now,
+        role=role.value,
+        active=active,
+    )

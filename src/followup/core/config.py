@@ -1,0 +1,177 @@
+"""Settings: one object, built once at start-up from FOLLOWUP_* variables (and an optional .env).
+
+A wrong value stops start-up with one line that names the variable (`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "FOLLOWUP_"
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is one line naming the variable."""
+
+
+class SmsTransportName(StrEnum):
+    CONSOLE = "console"
+    TWILIO = "twilio"
+
+
+class EmailTransportName(StrEnum):
+    CONSOLE = "console"
+    SMTP = "smtp"
+
+
+def _default_templates_dir() -> Path:
+    packaged = REPO_ROOT / "templates" / "messages"
+    return packaged if packaged.is_dir() else Path.cwd() / "templates" / "messages"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. The README's configuration table lists the same fields."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", validate_default=True
+    )
+
+    data_dir: Path = Field(Path("var"), description="Local state: SQLite file, outbox, secret.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in data_dir.")
+    secret_key: SecretStr | None = Field(
+        None, description="Signs sessions and patient links; generated into data_dir if unset."
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Public base URL (Twilio signatures, links)."
+    )
+    host: str = Field("127.0.0.1", description="Web server bind address.")
+    port: int = Field(8000, ge=1, le=65535, description="Web server port.")
+    templates_dir: Path = Field(default_factory=_default_templates_dir)
+    lexicon_path: Path | None = Field(None, description="Extra reply lexicon (TOML).")
+    log_level: str = Field("INFO")
+
+    api_rate_limit_per_minute: float = Field(
+        120.0, gt=0, description="API requests a minute per token (per web process)."
+    )
+    api_rate_limit_burst: int = Field(30, ge=1, description="API requests a token may burst.")
+
+    sms_transport: SmsTransportName = SmsTransportName.CONSOLE
+    email_transport: EmailTransportName = EmailTransportName.CONSOLE
+    outbox_file: Path | None = Field(None, description="Console outbox; default data_dir.")
+    email_from: str = Field("followup@clinic.invalid", description="Sender address of emails.")
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base_url: str | None = Field(None, description="Point the SDK elsewhere (tests).")
+    webhook_signature_check: bool = True
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+
+    dispatch_interval_seconds: float = Field(5.0, gt=0)
+    dispatch_batch_size: int = Field(200, ge=1)
+    send_concurrency: int = Field(8, ge=1, le=256)
+    max_attempts: int = Field(6, ge=1)
+    lease_seconds: int = Field(120, ge=5)
+    rate_limit_per_second: float | None = Field(None, gt=0)
+    retry_base_seconds: float = Field(30.0, gt=0, description="First retry delay (doubles).")
+    retry_max_seconds: float = Field(3600.0, gt=0, description="Longest retry delay.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL ({exc})") from None
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError("only sqlite:// and postgresql:// URLs are supported")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _valid_public_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _transport_requirements(self) -> Settings:
+        if self.sms_transport is SmsTransportName.TWILIO:
+            if not self.twilio_account_sid:
+                raise _named("twilio_account_sid", "required when FOLLOWUP_SMS_TRANSPORT=twilio")
+            if self.twilio_auth_token is None:
+                raise _named("twilio_auth_token", "required when FOLLOWUP_SMS_TRANSPORT=twilio")
+        if self.sms_transport is not SmsTransportName.CONSOLE and not self.webhook_signature_check:
+            raise _named(
+                "webhook_signature_check", "may be turned off only with the console transport"
+            )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'followup.core.db'}"
+
+    @property
+    def effective_outbox_file(self) -> Path:
+        return self.outbox_file or self.data_dir / "outbox.jsonl"
+
+    def signing_key(self) -> str:
+        """The secret for sessions and signed links; generated once into data_dir for dev."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+class _NamedError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _named(field: str, message: str) -> _NamedError:
+    return _NamedError(field, message)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings from the environment; raise ConfigError with one line naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_first_error_line(exc)) from None
+
+
+def _first_error_line(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    location = [str(part) for part in error.get("loc", ()) if part != "__root__"]
+    message = str(error.get("msg", "invalid value"))
+    context = error.get("ctx") or {}
+    cause = context.get("error")
+    if isinstance(cause, _NamedError):
+        location, message = [cause.field], str(cause)
+    message = message.removeprefix("Value error, ")
+    variable = ENV_PREFIX + (location[0].upper() if location else "SETTINGS")
+    return f"{variable}: {message}"

@@ -1,0 +1,140 @@
+"""Replies that arrive while the database is unreachable: kept on disk, handled later.
+
+Twilio does not retry an incoming-message webhook that fails (it logs error 11200 and
+moves on), so a reply the database could not take would be lost, and a patient's WORSE
+or red flag with it. Instead the webhook writes the message to this spool, one file per
+MessageSid (written to a temporary name, flushed to disk, then renamed, so a file is
+whole or absent), answers at once, and the app replays the spool when the database is
+back: each message goes through the same use case as if it had just arrived (in one
+transaction, `inbound.receive_sms`), at the time it was received, and is deleted once
+stored (or found already stored: replay is idempotent by MessageSid, like Twilio's own
+retries).
+
+An answer the patient should have had in the TwiML (a STOP confirmation, HELP, a
+check-in's thanks) is queued in the outbox at replay instead, in the same transaction,
+since the webhook could not know who was writing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine
+
+from followup.delivery.outbox import queue_message
+from followup.models import Channel, InboundMessage, MessageKind
+from followup.replies.actions import orm_session
+from followup.replies.receive import InboundOutcome, InboundSms, ReplyDeps, receive_sms
+
+log = logging.getLogger(__name__)
+
+SPOOL_DIRECTORY = "inbound-spool"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@dataclass(frozen=True)
+class Replayed:
+    handled: int
+    failed: int
+    unreadable: int
+
+
+class InboundSpool:
+    """The spool directory (created on first use) of one app's data_dir."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def put(self, sms: InboundSms, received_at: datetime) -> Path:
+        """Keep a reply for later; durable when this returns. The same MessageSid twice
+        (a Twilio retry) is one file."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{_UNSAFE.sub('_', sms.message_sid)}.json"
+        # Its own temporary name: a Twilio retry may race the first delivery.
+        temporary = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.tmp")
+        record = {"received_at": received_at.isoformat(), "sms": asdict(sms)}
+        with temporary.open("w", encoding="utf-8") as file:
+            json.dump(record, file)
+            file.flush()
+            os.fsync(file.fileno())
+        temporary.replace(path)
+        _fsync_directory(self.directory)  # the rename itself survives a power cut
+        log.warning("database unavailable: inbound sms %s kept in the spool", path.name)
+        return path
+
+    def pending(self) -> list[Path]:
+        if not self.directory.is_dir():
+            return []
+        return sorted(self.directory.glob("*.json"), key=lambda path: path.stat().st_mtime_ns)
+
+    def replay(self, engine: Engine, deps: ReplyDeps, now: datetime) -> Replayed:
+        """Handle every kept reply, oldest first; a reply that fails stays for next time."""
+        handled = failed = unreadable = 0
+        for path in self.pending():
+            try:
+                sms, received_at = _load(path)
+            except FileNotFoundError:
+                continue  # another worker process replayed it first
+            except (OSError, ValueError, TypeError, KeyError):
+                # Kept aside, never deleted: a person can still read it.
+                log.exception("spooled reply %s cannot be read; renamed .unreadable", path.name)
+                path.replace(path.with_suffix(".unreadable"))
+                unreadable += 1
+                continue
+            try:
+                # One transaction: the reply, its effects and its late answer, or nothing.
+                with engine.begin() as conn:
+                    outcome = receive_sms(conn, deps, sms, received_at)
+                    if outcome.reply_text and not outcome.duplicate:
+                        _queue_late_reply(conn, outcome, sms, now)
+            except Exception:
+                log.exception("spooled reply %s not handled yet; kept", path.name)
+                failed += 1
+                continue
+            path.unlink(missing_ok=True)
+            handled += 1
+        if handled or failed or unreadable:
+            log.info("inbound spool replayed handled=%d failed=%d", handled, failed)
+        return Replayed(handled, failed, unreadable)
+
+
+def _load(path: Path) -> tuple[InboundSms, datetime]:
+    record = json.loads(path.read_text(encoding="utf-8"))
+    received_at = datetime.fromisoformat(record["received_at"])
+    return InboundSms(**record["sms"]), received_at
+
+
+def _queue_late_reply(
+    conn: Connection, outcome: InboundOutcome, sms: InboundSms, now: datetime
+) -> None:
+    """The auto-reply the webhook could not give, by SMS through the outbox."""
+    with orm_session(conn) as session:
+        stored = session.get(InboundMessage, outcome.inbound_id)
+        if stored is None or stored.clinic_id is None or outcome.reply_text is None:
+            return
+        queue_message(
+            session,
+            clinic_id=stored.clinic_id,
+            patient_id=stored.patient_id,
+            kind=MessageKind.AUTO_REPLY,
+            channel=Channel.SMS,
+            recipient=sms.from_number,
+            body=outcome.reply_text,
+            at=now,
+            actor="inbound-spool",
+        )
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

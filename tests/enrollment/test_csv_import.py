@@ -1,0 +1,248 @@
+"""CSV import: every row checked first, bad rows reported by line, good rows imported whole."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from followup.core.clock import FixedClock
+from followup.enrollment.bulk import enrollment_key, find_existing, patient_key
+from followup.enrollment.csv_import import ImportFileError, check_csv, import_csv, parse_row
+from followup.enrollment.enroll import EnrollmentRequest, find_duplicate, validate_enrollment
+from followup.models import (
+    AuditEvent,
+    ChannelPreference,
+    Clinic,
+    MessageEvent,
+    Patient,
+    ScheduledMessage,
+    Treatment,
+)
+from tests.enrollment.import_support import BAD_KINDS, build_csv, good_row
+from tests.factories import TEMPLATES_DIR, make_clinic, make_enrollment
+
+# What the report says for each kind of bad row: (field, words in the reason).
+EXPECTED_REASON = {
+    "phone": ("phone", "not a valid phone number"),
+    "treatment": ("treatment", "tattoo-removal"),
+    "future": ("treated_at", "in the future"),
+    "timezone": ("timezone", ""),
+    "duplicate_in_file": ("duplicate", "in this file"),
+    "duplicate_in_db": ("duplicate", "already enrolled"),
+}
+
+
+def _count(session: Session, column: object) -> int:
+    return session.scalar(select(func.count(column))) or 0  # type: ignore[arg-type]
+
+
+def _clinic_with_one_enrollment(session: Session, clock: FixedClock) -> tuple[Clinic, list[str]]:
+    """A clinic where patient P9999 is already enrolled; returns the CSV row for it."""
+    with session.begin():
+        clinic = make_clinic(session)
+        row = good_row(9999, clock.now())
+        make_enrollment(
+            session,
+            clinic,
+            now=clock.now(),
+            first_name=row[0],
+            phone=row[2],
+            treatment=row[3],
+            treated_at=_clinic_time(row[4]),
+        )
+    return clinic, row
+
+
+def _clinic_time(local: str) -> datetime:
+    return datetime.fromisoformat(local).replace(tzinfo=ZoneInfo("America/Edmonton"))
+
+
+def test_five_percent_bad_rows_of_every_kind_import_exactly_the_good_ones(
+    session: Session, clock: FixedClock
+) -> None:
+    clinic, in_db = _clinic_with_one_enrollment(session, clock)
+    csv_file = build_csv(rows=240, bad_every=20, now=clock.now(), in_db=in_db)  # 12 bad = 5%
+    assert set(csv_file.bad_lines.values()) == set(BAD_KINDS)
+
+    with session.begin():
+        report = import_csv(
+            session,
+            clinic,
+            csv_file.text,
+            templates_dir=TEMPLATES_DIR,
+            now=clock.now(),
+            actor="test",
+        )
+
+    assert report.rows == 240
+    assert report.imported == len(csv_file.good_lines) == 228
+    assert [line for line, _ in report.valid] == csv_file.good_lines
+    assert {p.line: p.field for p in report.problems} == {
+        line: EXPECTED_REASON[kind][0] for line, kind in csv_file.bad_lines.items()
+    }
+    for problem in report.problems:
+        assert EXPECTED_REASON[csv_file.bad_lines[problem.line]][1] in problem.reason
+    # One patient and one treatment per good row, plus the one enrolled before.
+    assert _count(session, Patient.id) == 229
+    assert _count(session, Treatment.id) == 229
+    imported_messages = _count(session, ScheduledMessage.id) - 3
+    assert imported_messages == sum(len(v.sends) for _, v in report.valid)
+    assert _count(session, MessageEvent.id) == _count(session, ScheduledMessage.id)
+
+
+def test_dry_run_reports_but_writes_nothing(session: Session, clock: FixedClock) -> None:
+    clinic, in_db = _clinic_with_one_enrollment(session, clock)
+    csv_file = build_csv(rows=40, bad_every=10, now=clock.now(), in_db=in_db)
+    with session.begin():
+        report = import_csv(
+            session,
+            clinic,
+            csv_file.text,
+            templates_dir=TEMPLATES_DIR,
+            now=clock.now(),
+            actor="test",
+            dry_run=True,
+        )
+    assert report.imported == 0
+    assert len(report.valid) == 36
+    assert len(report.problems) == 4
+    assert _count(session, Treatment.id) == 1
+
+
+def test_imported_rows_look_like_form_enrollments(session: Session, clock: FixedClock) -> None:
+    clinic, _ = _clinic_with_one_enrollment(session, clock)
+    text = (
+        "first_name,phone,treatment,treated_at,channel,email\n"
+        "Ana,403-555-7000,microneedling,2026-03-06 15:00,both,ana@example.com\n"
+    )
+    with session.begin():
+        import_csv(
+            session, clinic, text, templates_dir=TEMPLATES_DIR, now=clock.now(), actor="test"
+        )
+    request = EnrollmentRequest(
+        first_name="Ana",
+        phone="403-555-7000",
+        treatment="microneedling",
+        treated_at=_clinic_time("2026-03-06 15:00"),
+        channel=ChannelPreference.BOTH,
+        email="ana@example.com",
+    )
+    expected = validate_enrollment(clinic, request, templates_dir=TEMPLATES_DIR, now=clock.now())
+    patient = session.scalars(select(Patient).where(Patient.first_name == "Ana")).one()
+    rows = session.execute(
+        select(ScheduledMessage.step, ScheduledMessage.channel, ScheduledMessage.send_at)
+        .where(ScheduledMessage.patient_id == patient.id)
+        .order_by(ScheduledMessage.send_at, ScheduledMessage.channel)
+    ).all()
+    assert [(r.step, r.send_at) for r in rows[::2]] == [(s.step, s.send_at) for s in expected.sends]
+    assert {r.channel.value for r in rows} == {"sms", "email"}
+    assert patient.email == "ana@example.com"
+    assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "import"))
+
+
+def test_bulk_duplicate_rule_agrees_with_find_duplicate(
+    session: Session, clock: FixedClock
+) -> None:
+    clinic, in_db = _clinic_with_one_enrollment(session, clock)
+    tz = ZoneInfo(clinic.timezone)
+    cells = dict(
+        zip(["first_name", "last_name", "phone", "treatment", "treated_at"], in_db, strict=False)
+    )
+    probes = [
+        cells,
+        {**cells, "first_name": cells["first_name"].upper()},  # same patient, other case
+        {**cells, "treated_at": cells["treated_at"][:10] + " 23:30"},  # same local day
+        {**cells, "treatment": "chemical-peel"},  # other treatment
+        {**cells, "phone": "403-555-8888"},  # other patient
+    ]
+    for probe in probes:
+        valid = validate_enrollment(
+            clinic, parse_row(probe, tz), templates_dir=TEMPLATES_DIR, now=clock.now()
+        )
+        patient, treatment = find_duplicate(session, clinic, valid)
+        existing = find_existing(session, clinic, [valid])
+        assert existing.patients.get(patient_key(valid)) == (patient.id if patient else None)
+        assert existing.treatments.get(enrollment_key(clinic, valid)) == (
+            treatment.id if treatment else None
+        )
+
+
+@pytest.mark.parametrize(
+    ("cell", "ok"),
+    [
+        ("-07:00", True),
+        ("America/Edmonton", True),
+        ("UTC+01:00", True),
+        ("+25:00", False),
+        ("Mars/Base", False),
+        ("-07:61", False),
+    ],
+)
+def test_timezone_column(cell: str, ok: bool, session: Session, clock: FixedClock) -> None:
+    clinic = make_clinic(session)
+    text = (
+        "first_name,phone,treatment,treated_at,timezone\n"
+        f"Ana,403-555-7000,microneedling,2026-03-06 15:00,{cell}\n"
+    )
+    report = check_csv(session, clinic, text, templates_dir=TEMPLATES_DIR, now=clock.now())
+    assert (len(report.valid) == 1) is ok
+    if not ok:
+        assert report.problems[0].field == "timezone"
+
+
+def test_offset_disagreeing_with_the_zone_is_a_bad_tz(session: Session, clock: FixedClock) -> None:
+    clinic = make_clinic(session)
+    text = (
+        "first_name,phone,treatment,treated_at,timezone\n"
+        "Ana,403-555-7000,microneedling,2026-03-06T15:00-05:00,America/Edmonton\n"
+    )
+    report = check_csv(session, clinic, text, templates_dir=TEMPLATES_DIR, now=clock.now())
+    assert [(p.line, p.field) for p in report.problems] == [(2, "timezone")]
+
+
+def test_line_numbers_count_quoted_line_breaks(session: Session, clock: FixedClock) -> None:
+    clinic = make_clinic(session)
+    text = (
+        "first_name,last_name,phone,treatment,treated_at\n"
+        'Ana,"Two\nLines",403-555-7000,microneedling,2026-03-06 15:00\n'
+        "Bo,X,12,microneedling,2026-03-06 15:00\n"
+    )
+    report = check_csv(session, clinic, text, templates_dir=TEMPLATES_DIR, now=clock.now())
+    assert [(p.line, p.field) for p in report.problems] == [(4, "phone")]
+
+
+def test_a_file_without_required_columns_is_refused(session: Session, clock: FixedClock) -> None:
+    clinic = make_clinic(session)
+    with pytest.raises(ImportFileError, match="treated_at"):
+        check_csv(
+            session,
+            clinic,
+            "first_name,phone,treatment\n",
+            templates_dir=TEMPLATES_DIR,
+            now=clock.now(),
+        )
+
+
+def test_a_failed_write_leaves_nothing(session: Session, clock: FixedClock) -> None:
+    clinic, in_db = _clinic_with_one_enrollment(session, clock)
+    csv_file = build_csv(rows=30, bad_every=100, now=clock.now(), in_db=in_db)
+
+    def import_then_lose_the_connection() -> None:
+        with session.begin():
+            import_csv(
+                session,
+                clinic,
+                csv_file.text,
+                templates_dir=TEMPLATES_DIR,
+                now=clock.now(),
+                actor="test",
+            )
+            raise RuntimeError("the connection dropped before commit")
+
+    with pytest.raises(RuntimeError):
+        import_then_lose_the_connection()
+    assert _count(session, Treatment.id) == 1

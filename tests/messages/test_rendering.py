@@ -1,0 +1,246 @@
+"""Message rendering: the real templates' content rules, and failures that name their file."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from followup.messages.plans import available_plans, load_plan
+from followup.messages.rendering import (
+    MessageRenderer,
+    TemplateRef,
+    TemplateRenderError,
+    default_templates_dir,
+    sample_context,
+)
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "messages"
+SEED_DIR = Path("/work/shared/seed")
+
+RED_FLAGS = {
+    "en": ["spreading", "swelling", "pus", "fever", "severe pain"],
+    "fr": ["s'étend", "(enflure|gonflement)", "pus", "fièvre", "douleur intense|forte douleur"],
+}
+CHECKIN_WORDS = {"en": ["BETTER", "SAME", "WORSE"], "fr": ["MIEUX", "PAREIL", "PIRE"]}
+
+
+@pytest.fixture(scope="module")
+def renderer() -> MessageRenderer:
+    return MessageRenderer(TEMPLATES)
+
+
+def _all_refs(channel: str) -> list[TemplateRef]:
+    return [ref for ref in MessageRenderer(TEMPLATES).template_names() if ref.channel == channel]
+
+
+def _kind(ref: TemplateRef) -> str:
+    return next(s.kind for s in load_plan(TEMPLATES, ref.plan).steps if s.name == ref.step)
+
+
+def _assert_contact_and_red_flags(text: str, lang: str, context: dict[str, object]) -> None:
+    clinic = context["clinic"]
+    assert isinstance(clinic, dict)
+    assert clinic["name"] in text
+    assert clinic["phone"] in text
+    for pattern in RED_FLAGS[lang]:
+        assert re.search(pattern, text), f"missing red flag {pattern!r}"
+
+
+def test_every_plan_step_has_every_channel_in_both_languages(renderer: MessageRenderer) -> None:
+    expected = {
+        TemplateRef(plan, step.name, channel, lang)
+        for plan in available_plans(TEMPLATES)
+        for step in load_plan(TEMPLATES, plan).steps
+        for channel in ("sms", "email")
+        for lang in ("en", "fr")
+    }
+    assert set(renderer.template_names()) == expected
+
+
+def test_sample_clinic_names_are_the_long_worst_case() -> None:
+    for lang in ("en", "fr"):
+        clinic = sample_context(lang)["clinic"]
+        assert isinstance(clinic, dict)
+        assert len(clinic["name"]) == 40
+
+
+@pytest.mark.parametrize("ref", _all_refs("sms"), ids=str)
+def test_sms_is_gsm7_within_two_segments_and_says_whom_to_call(
+    renderer: MessageRenderer, ref: TemplateRef
+) -> None:
+    context = sample_context(ref.lang)
+    sms = renderer.render_sms(ref.plan, ref.step, ref.lang, context)
+    assert sms.analysis.encoding == "GSM-7", sms.body
+    assert sms.analysis.segments <= 2, sms.analysis
+    assert sms.body == sms.body.strip()
+    assert "  " not in sms.body
+    _assert_contact_and_red_flags(sms.body, ref.lang, context)
+    # HTML escaping must never leak into a text message.
+    assert "&amp;" not in sms.body
+
+
+@pytest.mark.parametrize("ref", _all_refs("sms"), ids=str)
+def test_sms_stays_within_two_segments_for_a_long_first_name(
+    renderer: MessageRenderer, ref: TemplateRef
+) -> None:
+    # Worst realistic case: the sample's 40-character clinic name and a 20-character
+    # first name, longer than the sample's "Alexandra" / "Anne-Sophie".
+    context = sample_context(ref.lang)
+    context["patient"] = {"first_name": "Marie-Christine-Anne"}
+    clinic = context["clinic"]
+    assert isinstance(clinic, dict)
+    assert len(clinic["name"]) == 40
+    sms = renderer.render_sms(ref.plan, ref.step, ref.lang, context)
+    assert sms.analysis.encoding == "GSM-7", sms.body
+    assert sms.analysis.segments <= 2, (sms.analysis, sms.body)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("plan", ["microneedling", "chemical-peel"])
+def test_first_sms_says_how_to_opt_out(renderer: MessageRenderer, plan: str, lang: str) -> None:
+    first = load_plan(TEMPLATES, plan).steps[0].name
+    body = renderer.render_sms(plan, first, lang, sample_context(lang)).body
+    assert ("Reply STOP to opt out" if lang == "en" else "Répondez ARRET") in body
+
+
+@pytest.mark.parametrize("ref", _all_refs("sms"), ids=str)
+def test_checkin_sms_asks_for_a_one_word_answer(
+    renderer: MessageRenderer, ref: TemplateRef
+) -> None:
+    body = renderer.render_sms(ref.plan, ref.step, ref.lang, sample_context(ref.lang)).body
+    asks = all(word in body for word in CHECKIN_WORDS[ref.lang])
+    assert asks == (_kind(ref) == "checkin")
+
+
+@pytest.mark.parametrize("ref", _all_refs("email"), ids=str)
+def test_email_has_subject_text_and_self_contained_html(
+    renderer: MessageRenderer, ref: TemplateRef
+) -> None:
+    context = sample_context(ref.lang)
+    email = renderer.render_email(ref.plan, ref.step, ref.lang, context)
+    assert email.subject
+    assert "\n" not in email.subject
+    _assert_contact_and_red_flags(email.text, ref.lang, context)
+    assert "https://followup.example.org/u/7QK2M9" in email.text
+    assert 'href="https://followup.example.org/u/7QK2M9"' in email.html
+    assert email.html.startswith("<!DOCTYPE html>")
+    assert f'<html lang="{ref.lang}">' in email.html
+    # Inline styles only, nothing fetched from elsewhere (mail clients block it).
+    for forbidden in ("<style", "<link", "<script", "<img", "src=", "url("):
+        assert forbidden not in email.html
+
+
+@pytest.mark.parametrize("ref", _all_refs("email"), ids=str)
+def test_checkin_email_links_the_three_answers(renderer: MessageRenderer, ref: TemplateRef) -> None:
+    email = renderer.render_email(ref.plan, ref.step, ref.lang, sample_context(ref.lang))
+    links = [f"https://followup.example.org/r/7QK2M9/{o}" for o in ("better", "same", "worse")]
+    has_links = all(f'href="{link}"' in email.html and link in email.text for link in links)
+    assert has_links == (_kind(ref) == "checkin")
+
+
+def test_html_is_escaped_only_in_html(renderer: MessageRenderer) -> None:
+    context = sample_context("en")  # the clinic name contains "&"
+    email = renderer.render_email("microneedling", "day1", "en", context)
+    assert "Bow Valley Skin &amp; Laser Clinic" in email.html
+    assert "Bow Valley Skin & Laser Clinic" in email.text
+
+
+def test_patient_supplied_markup_is_escaped_in_html(renderer: MessageRenderer) -> None:
+    context = sample_context("en")
+    context["patient"] = {"first_name": "<b>Eve</b>"}
+    email = renderer.render_email("microneedling", "day1", "en", context)
+    assert "&lt;b&gt;Eve&lt;/b&gt;" in email.html
+    assert "<b>Eve</b>" not in email.html
+
+
+def test_seed_sentences_are_not_copied() -> None:
+    seed_files = sorted(SEED_DIR.glob("*.txt"))
+    if not seed_files:
+        pytest.skip("clinical seed not available here")
+    seed_words = " ".join(path.read_text() for path in seed_files).lower().split()
+    seed_runs = {" ".join(seed_words[i : i + 7]) for i in range(len(seed_words) - 6)}
+    for path in TEMPLATES.rglob("*.*"):
+        words = path.read_text().lower().split()
+        for i in range(len(words) - 6):
+            assert " ".join(words[i : i + 7]) not in seed_runs, path
+
+
+# --- failures ----------------------------------------------------------------------
+
+
+def _copy_templates(tmp_path: Path) -> Path:
+    shutil.copytree(TEMPLATES, tmp_path / "messages")
+    return tmp_path / "messages"
+
+
+def test_undefined_variable_names_file_and_line(tmp_path: Path) -> None:
+    templates = _copy_templates(tmp_path)
+    path = templates / "microneedling" / "day3.sms.en.txt"
+    path.write_text("Hi {{ patient.first_name }},\nsee you at {{ clinic.nmae }}.\n")
+    with pytest.raises(TemplateRenderError) as caught:
+        MessageRenderer(templates).render_sms("microneedling", "day3", "en", sample_context())
+    message = str(caught.value)
+    assert "microneedling/day3.sms.en.txt line 2" in message
+    assert "nmae" in message
+    assert "\n" not in message
+
+
+def test_undefined_variable_in_a_partial_names_the_partial(tmp_path: Path) -> None:
+    templates = _copy_templates(tmp_path)
+    (templates / "_partials" / "sms.opt_out.en.txt").write_text("Reply {{ stop_word }}.\n")
+    with pytest.raises(
+        TemplateRenderError, match=r"_partials/sms.opt_out.en.txt line 1.*stop_word"
+    ):
+        MessageRenderer(templates).render_sms("microneedling", "day1", "en", sample_context())
+
+
+def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    templates = _copy_templates(tmp_path)
+    (templates / "microneedling" / "day1.email.fr.txt").write_text("Bonjour\n{% if %}\n")
+    with pytest.raises(TemplateRenderError, match=r"microneedling/day1.email.fr.txt line 2"):
+        MessageRenderer(templates).render_email("microneedling", "day1", "fr", sample_context())
+
+
+def test_missing_template_is_a_render_error(renderer: MessageRenderer) -> None:
+    with pytest.raises(TemplateRenderError, match=r"microneedling/day2.sms.en.txt.*not found"):
+        renderer.render_sms("microneedling", "day2", "en", sample_context())
+
+
+def test_sandbox_blocks_access_to_python_internals(tmp_path: Path) -> None:
+    templates = _copy_templates(tmp_path)
+    path = templates / "microneedling" / "day1.sms.en.txt"
+    path.write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
+    with pytest.raises(TemplateRenderError):
+        MessageRenderer(templates).render_sms("microneedling", "day1", "en", sample_context())
+
+
+def test_sms_whitespace_is_tidied(tmp_path: Path) -> None:
+    templates = _copy_templates(tmp_path)
+    (templates / "microneedling" / "day1.sms.en.txt").write_text(
+        "\n   Hi   {{ patient.first_name }} ,\t welcome.  \n\n\n  Bye.  \n\n"
+    )
+    sms = MessageRenderer(templates).render_sms("microneedling", "day1", "en", sample_context())
+    assert sms.body == "Hi Alexandra , welcome.\nBye."
+
+
+def test_compiled_templates_are_cached(tmp_path: Path) -> None:
+    templates = _copy_templates(tmp_path)
+    renderer = MessageRenderer(templates)
+    first = renderer.render_sms("microneedling", "day1", "en", sample_context())
+    (templates / "microneedling" / "day1.sms.en.txt").write_text("changed")
+    again = renderer.render_sms("microneedling", "day1", "en", sample_context())
+    assert again.body == first.body
+
+
+def test_default_templates_dir_is_the_repository_folder() -> None:
+    assert default_templates_dir() == TEMPLATES
+
+
+def test_runtime_error_in_an_expression_is_a_render_error(tmp_path: Path) -> None:
+    templates = _copy_templates(tmp_path)
+    (templates / "microneedling" / "day7.sms.en.txt").write_text("Day\n{{ step.day / 0 }}\n")
+    with pytest.raises(TemplateRenderError, match=r"day7.sms.en.txt line 2: ZeroDivisionError"):
+        MessageRenderer(templates).render_sms("microneedling", "day7", "en", sample_context())
