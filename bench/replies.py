@@ -6,10 +6,9 @@ On a scratch PostgreSQL database (as bench/webhook.py: 300 enrolled patients, dr
 the end) each kind of reply in the webhook bench's mix is handled `rounds` times
 `batch` times, in this one thread, two ways in the same process:
 
-- **one transaction** (the baseline): `inbound.receive_sms` inside `engine.begin()`, what
-  SQLite and every reply that pages staff or changes consent take;
-- **handle_sms**: what the webhook runs, which on PostgreSQL writes check-ins, inbox
-  questions, HELP and unknown senders in one autocommit statement.
+- **classify** (the baseline): reading the text alone (`replies.classify`), the pure part;
+- **handle_sms**: what the webhook runs (`replies.receive.handle_sms`): the reply read,
+  stored and acted on in one transaction, the same on every database.
 
 Prints the best round's CPU per reply (thread time: this process only, not PostgreSQL),
 since rounds on a shared machine are as noisy as its neighbours. Not a test.
@@ -33,9 +32,10 @@ import webhook  # bench/webhook.py: the scratch database, the seed and the reply
 
 from followup.core.config import load_settings
 from followup.core.runtime import Runtime, build_runtime
-from followup.replies.fused import handle_sms
-from followup.replies.receive import InboundSms, receive_sms
+from followup.replies import classify
+from followup.replies.receive import handle_sms
 from followup.replies.runtime import reply_deps
+from followup.replies.sms import InboundSms
 
 UNKNOWN_SENDER = "+14035550177"
 
@@ -67,9 +67,8 @@ def measure(runtime: Runtime, phones: list[str], args: argparse.Namespace) -> No
     deps = reply_deps(runtime)
     engine, now = runtime.engine, runtime.clock.now
 
-    def one_transaction(sms: InboundSms) -> object:
-        with engine.begin() as conn:
-            return receive_sms(conn, deps, sms, now())
+    def classify_only(sms: InboundSms) -> object:
+        return classify(sms.body, deps.lexicon)
 
     def webhook_path(sms: InboundSms) -> object:
         return handle_sms(engine, deps, sms, now())
@@ -77,17 +76,17 @@ def measure(runtime: Runtime, phones: list[str], args: argparse.Namespace) -> No
     rng = random.Random(7)
     mix = [body for body, weight in webhook.REPLY_MIX for _ in range(weight)]
     kinds = [(body, weight) for body, weight in webhook.REPLY_MIX] + [("(the mix)", 100)]
-    print(f"{'reply':<30} {'per 100':>7} {'one transaction':>16} {'handle_sms':>11}  ms CPU")
+    print(f"{'reply':<30} {'per 100':>7} {'classify':>9} {'handle_sms':>11}  ms CPU")
     for body, weight in kinds:
 
         def make(body: str = body) -> InboundSms:
             return _sms(rng.choice(mix) if body == "(the mix)" else body, phones, rng)
 
-        for handle in (one_transaction, webhook_path):  # warm both paths' caches
+        for handle in (classify_only, webhook_path):  # warm both paths' caches
             best_cpu_ms(handle, make, 50, 1)
-        base = best_cpu_ms(one_transaction, make, args.batch, args.rounds)
-        fused = best_cpu_ms(webhook_path, make, args.batch, args.rounds)
-        print(f"{body:<30} {weight:>7} {base:>16.3f} {fused:>11.3f}")
+        base = best_cpu_ms(classify_only, make, args.batch, args.rounds)
+        whole = best_cpu_ms(webhook_path, make, args.batch, args.rounds)
+        print(f"{body:<30} {weight:>7} {base:>9.3f} {whole:>11.3f}")
 
 
 def main() -> int:

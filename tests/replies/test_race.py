@@ -14,7 +14,8 @@ from followup.core.clock import FixedClock
 from followup.messages.automatic import reply_texts
 from followup.models import Escalation, InboundMessage, MessageKind, ScheduledMessage
 from followup.replies import default_lexicon
-from followup.replies.receive import InboundOutcome, ReplyDeps, parse_twilio_form, receive_sms
+from followup.replies.receive import InboundOutcome, ReplyDeps, receive_sms
+from followup.replies.sms import parse_twilio_form
 from tests.factories import TEMPLATES_DIR
 from tests.replies.support import make_world, twilio_params
 

@@ -179,7 +179,7 @@ def test_replay_spool_command_reports_and_fails_while_replies_remain(
     cli_env: object, tmp_path: Path, clock: FixedClock
 ) -> None:
     from followup.cli import app
-    from followup.replies.receive import InboundSms
+    from followup.replies.sms import InboundSms
 
     InboundSpool(tmp_path / "var" / SPOOL_DIRECTORY).put(
         InboundSms("SM" + "1" * 32, "+14035550101", "+14035550199", "hello", []), clock.now()
@@ -227,3 +227,24 @@ def test_health_stays_up_and_says_degraded_while_the_database_is_down(
         "database": "ok",
         "spooled_replies": 0,
     }
+
+
+def test_replies_whose_sids_differ_only_in_unsafe_characters_are_kept_apart(
+    down: Replies, up: Replies, world: World, tmp_path: Path
+) -> None:
+    # A file name cannot hold "/" (and "\\" or ":" on other systems): made file-safe, all
+    # of these SIDs would be one file and the red flag overwritten by the "better".
+    sids = ["SM/a", "SM_a", "SM\\a", "SM:a"]
+    bodies = [RED_FLAG, "better", "same", "worse"]
+    for sid, body in zip(sids, bodies, strict=True):
+        assert down.post(twilio_params(body, sid=sid)).status_code == 200
+    assert len(_spooled(tmp_path)) == len(sids)
+
+    assert replay_spool(up.runtime).handled == len(sids)
+    with up.sessions() as session:
+        stored = session.scalars(select(InboundMessage)).all()
+        assert sorted(m.provider_sid for m in stored) == sorted(sids)
+        escalation = session.scalars(
+            select(Escalation).where(Escalation.priority == EscalationPriority.URGENT)
+        ).one()
+        assert escalation.patient_id == world.patient_id

@@ -326,6 +326,21 @@ def test_better_and_same_are_recorded_on_the_treatment(
         assert treatment.checkin_at == clock.now()
 
 
+def test_a_retried_better_does_not_overwrite_a_later_worse(
+    replies: Replies, world: World, clock: FixedClock
+) -> None:
+    better = twilio_params("better")
+    replies.post(better)
+    clock.advance(timedelta(minutes=5))
+    replies.text("worse")
+    clock.advance(timedelta(minutes=5))
+    replies.post(better)  # Twilio delivers the first reply again
+    with replies.sessions() as session:
+        treatment = session.get(Treatment, world.treatment_id)
+        assert treatment is not None
+        assert treatment.checkin_answer is CheckinAnswer.WORSE
+
+
 def test_other_reply_goes_to_the_inbox_without_advice(replies: Replies, world: World) -> None:
     response = replies.text("Can I wear makeup to a wedding on Saturday?")
     assert "<Message>" not in response.text

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         120.0, gt=0, description="API requests a minute per token (per web process)."
     )
     api_rate_limit_burst: int = Field(30, ge=1, description="API requests a token may burst.")
+    # Twilio gives up on a webhook after 15 s and never retries an incoming message: a
+    # reply the database cannot take within this budget (less a second kept for the
+    # spool) goes to the spool and is answered from there.
+    reply_budget_seconds: float = Field(
+        3.0, ge=1.5, le=10, description="Time the SMS webhook takes at most to answer a reply."
+    )
 
     sms_transport: SmsTransportName = SmsTransportName.CONSOLE
     email_transport: EmailTransportName = EmailTransportName.CONSOLE

@@ -1,9 +1,10 @@
-"""What a classified reply does: opt out, opt in, record a check-in, open an escalation.
+"""What a reply does, written in the caller's transaction: consent, check-in, escalation.
 
-Shared by every way a patient answers (SMS, a one-click email link), so an answer means
-the same thing whichever way it came. Functions act in the caller's transaction and
-return which auto-reply to give; sending it is the caller's business (TwiML inline for
-SMS, the confirmation page for a link).
+`act_on_reply` carries out a Decision (replies.decide) for a stored reply: STOP and START
+change consent for everyone at the number (and cancel or revive their scheduled steps),
+a check-in answer is recorded on the treatment, and an escalation is opened (with its
+staff alerts queued in the outbox). Core statements on the hot path; the ORM only for the
+rare keyword actions that rewrite a schedule.
 """
 
 from __future__ import annotations
@@ -30,21 +31,20 @@ from followup.models import (
     ChannelPreference,
     CheckinAnswer,
     Clinic,
-    EscalationPriority,
     MessageKind,
     MessageStatus,
     Patient,
     ScheduledMessage,
     Treatment,
 )
-from followup.replies import Classification, Intent
+from followup.replies.classifier import Classification, Intent
+from followup.replies.decide import Decision, describe
 from followup.replies.sender import ClinicFacts, PatientFacts
 
 log = logging.getLogger(__name__)
 
 PATIENT_ACTOR = "patient"
 _CHECKIN_INTENTS = {Intent.BETTER, Intent.SAME, Intent.WORSE}
-_KEYWORD_REPLIES = {Intent.OPT_OUT: "opt_out", Intent.OPT_IN: "opt_in", Intent.HELP: "help"}
 
 
 @dataclass(frozen=True)
@@ -59,37 +59,6 @@ class ReplyContext:
     media_count: int
     classification: Classification
     source: str  # "sms", "sms_carrier" (Twilio already answered), "email_link"
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What a reply calls for, decided from the classification alone (pure)."""
-
-    reply: str | None  # the auto-reply template, or None: stay quiet
-    priority: EscalationPriority | None  # the escalation to open, if any
-
-
-def decide(
-    classification: Classification, *, answered_by_carrier: bool = False, opted_out: bool = False
-) -> Decision:
-    """The auto-reply and escalation a reply from a known patient calls for."""
-    intent = classification.intent
-    # A red flag needs a person whatever else the reply says, even inside a STOP.
-    priority = EscalationPriority.URGENT if classification.urgent else None
-    if intent in _KEYWORD_REPLIES:
-        return Decision(None if answered_by_carrier else _KEYWORD_REPLIES[intent], priority)
-    if opted_out:
-        # After STOP only keyword answers may be texted (and Twilio blocks the rest):
-        # staff still see the reply and can call.
-        return Decision(None, decide(classification).priority)
-    if priority is not None:
-        return Decision("urgent", priority)
-    if intent is Intent.WORSE:
-        return Decision("worse", EscalationPriority.NORMAL)
-    if intent in _CHECKIN_INTENTS:
-        return Decision("thanks", None)
-    # Anything else waits for a person in the inbox; a machine gives no medical advice.
-    return Decision(None, EscalationPriority.INBOX)
 
 
 def act_on_reply(
@@ -278,18 +247,6 @@ _RECORD_CHECKIN = Prepared(
     .where(_TREATMENTS.c.id == bindparam("treatment_id"))
     .values(checkin_answer=bindparam("answer"), checkin_at=bindparam("at"))
 )
-
-
-def describe(classification: Classification) -> str:
-    """The reason staff read: the red flags or the answer, never the patient's words."""
-    flags = [
-        label.split(":", 1)[1] for label in classification.matched if label.startswith("urgent:")
-    ]
-    if flags:
-        return "red flag: " + ", ".join(flag.replace("_", " ") for flag in flags)
-    if classification.intent is Intent.OTHER:
-        return "reply needs reading"
-    return f"patient answered {classification.intent.value}"
 
 
 def _audit(

@@ -1,29 +1,39 @@
-"""A patient's reply arrives: store it once, find who sent it, read it, act on it.
+"""A patient's reply arrives: the whole use case, in the order it happens.
 
-`receive_sms` is the use case behind the Twilio webhook; `receive_link_answer` and
-`unsubscribe_by_link` serve the one-click links in emails. Each runs in the caller's
-single transaction, the stored InboundMessage included, so a reply is either fully
-handled or not at all (and Twilio's retry then handles it).
+`handle_sms` is what the Twilio webhook calls once it has verified and parsed the form:
+one transaction, committed when it returns, on SQLite and PostgreSQL alike. Inside it,
+`receive_sms` runs the steps in order:
+
+1. `classify_sms`        how the text reads (pure: the classifier, or Twilio's own
+                          Advanced Opt-Out verdict);
+2. `find_sender`          who texted: the clinic that owns the number, its patients there;
+3. `acknowledged_recently`  only for a reply we would acknowledge: was one answered lately;
+4. `read_reply`           what it calls for (pure: the answer and the escalation);
+5. `answer_text`          the answer's words, in the patient's language;
+6. `store_reply_once`     the reply, once per MessageSid: a retry or a race stops here;
+7. `act_on_reply`         consent, check-in, escalation and staff alerts.
+
+`receive_link_answer` and `unsubscribe_by_link` serve the one-click links in emails
+through the same decisions and actions.
 
 Idempotency: InboundMessage.provider_sid is unique. The row is inserted (ON CONFLICT DO
 NOTHING) before anything else is written; a second delivery of the same MessageSid (a
 Twilio retry, or the same request racing on another worker: PostgreSQL makes the second
 insert wait for the first transaction, then insert nothing) has no effect at all, not
-even a second auto-reply.
+even a second answer.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Engine, Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -33,62 +43,28 @@ from followup.core.phones import mask_phone
 from followup.core.prepared import Prepared, full_row
 from followup.messages.automatic import ReplyTextError, ReplyTexts
 from followup.models import Channel, Clinic, InboundMessage, Patient, Treatment
-from followup.replies import Classification, Intent, Lexicon, classify
-from followup.replies.actions import Decision, ReplyContext, act_on_reply, decide, opt_out
-
-# Finding the sender lives in inbound_sender; `X as X` re-exports it, so
-# `from followup.replies.receive import ...` still works.
-from followup.replies.sender import ClinicFacts, PatientFacts
-from followup.replies.sender import Sender as Sender
-from followup.replies.sender import find_clinic as find_clinic
-from followup.replies.sender import find_sender as find_sender
+from followup.replies.actions import ReplyContext, act_on_reply, opt_out
+from followup.replies.classifier import Classification, Intent, Lexicon, classify
+from followup.replies.decide import (
+    CARRIER_OPT_TYPES,
+    Reading,
+    decide,
+    needs_acknowledgement_check,
+    read_reply,
+)
+from followup.replies.sender import ClinicFacts, PatientFacts, Sender, find_sender
+from followup.replies.sms import ADDRESS_LENGTH, InboundSms
 
 log = logging.getLogger(__name__)
 
-MAX_MEDIA = 10  # Twilio delivers at most 10 attachments per MMS
-MAX_BODY = 10_000  # Twilio bodies stop at 1600 characters; anything longer is not Twilio
-_SID_LENGTH, _ADDRESS_LENGTH = 64, 254
-# Advanced Opt-Out: Twilio already answered and tells us which keyword family it saw.
-_CARRIER_OPT_TYPES = {"STOP": Intent.OPT_OUT, "START": Intent.OPT_IN, "HELP": Intent.HELP}
-# What a sender we don't know may get: only what carriers require.
-_UNKNOWN_SENDER_REPLIES = {Intent.OPT_OUT: "opt_out", Intent.HELP: "help"}
-
-
-INBOUND_TABLE: Table = InboundMessage.__table__  # type: ignore[assignment]
-_INSERT_ONCE = {
-    "postgresql": Prepared(
-        postgresql_insert(INBOUND_TABLE)
-        .on_conflict_do_nothing(index_elements=[INBOUND_TABLE.c.provider_sid])
-        .returning(INBOUND_TABLE.c.id)
-    ),
-    "sqlite": Prepared(
-        sqlite_insert(INBOUND_TABLE)
-        .on_conflict_do_nothing(index_elements=[INBOUND_TABLE.c.provider_sid])
-        .returning(INBOUND_TABLE.c.id)
-    ),
-}
-
-
-class InvalidInbound(ValueError):
-    """A webhook request that is not a usable inbound message (missing or absurd fields)."""
-
-
-@dataclass(frozen=True)
-class InboundSms:
-    """The fields of Twilio's incoming-message webhook that we use."""
-
-    message_sid: str
-    from_number: str
-    to_number: str
-    body: str
-    media: list[dict[str, str]]
-    opt_out_type: str | None = None
-    messaging_service_sid: str | None = None
+# A conversation of several lines gets one acknowledgement, not one per line: a patient
+# who keeps writing has already been told when the clinic reads messages.
+ACKNOWLEDGEMENT_WINDOW = timedelta(hours=4)
 
 
 @dataclass(frozen=True)
 class ReplyDeps:
-    """What handling a reply needs besides the session: built once per process."""
+    """What handling a reply needs besides the database: built once per process."""
 
     lexicon: Lexicon
     texts: ReplyTexts
@@ -103,94 +79,117 @@ class InboundOutcome:
     duplicate: bool
 
 
-def _clean(value: str | None, limit: int | None = None) -> str:
-    # PostgreSQL text can't hold NUL; nothing a phone sends contains one.
-    text = (value or "").replace("\x00", "")
-    return text[:limit] if limit is not None else text
+def handle_sms(engine: Engine, deps: ReplyDeps, sms: InboundSms, now: datetime) -> InboundOutcome:
+    """Store, read and act on one inbound SMS in one transaction, committed on return."""
+    with engine.begin() as conn:
+        return receive_sms(conn, deps, sms, now)
 
 
-def parse_twilio_form(form: Mapping[str, str]) -> InboundSms:
-    """Read Twilio's form fields. Raises InvalidInbound if the message can't be identified."""
-    sid = _clean(form.get("MessageSid") or form.get("SmsMessageSid")).strip()
-    sender = _clean(form.get("From")).strip()
-    recipient = _clean(form.get("To")).strip()
-    if not sid or len(sid) > _SID_LENGTH:
-        raise InvalidInbound("MessageSid is missing or too long")
-    if not sender or not recipient or max(len(sender), len(recipient)) > _ADDRESS_LENGTH:
-        raise InvalidInbound("From or To is missing or too long")
-    # Upper-casing can lengthen a string ("ß" -> "SS"): cut to the column size afterwards.
-    opt_out_type = _clean(form.get("OptOutType")).strip().upper()[:20] or None
-    return InboundSms(
-        message_sid=sid,
-        from_number=sender,
-        to_number=recipient,
-        body=_clean(form.get("Body"), MAX_BODY),
-        media=_media(form),
-        opt_out_type=opt_out_type,
-        messaging_service_sid=_clean(form.get("MessagingServiceSid"), 64).strip() or None,
+def receive_sms(
+    conn: Connection, deps: ReplyDeps, sms: InboundSms, now: datetime
+) -> InboundOutcome:
+    """The reply's steps in the connection's transaction (the spool's replay passes its
+    own, to queue a late answer in the same one)."""
+    classification = classify_sms(deps, sms)
+    sender = find_sender(conn, sms)
+    recently = needs_acknowledgement_check(sender, classification) and acknowledged_recently(
+        conn, sender, now
     )
-
-
-def _media(form: Mapping[str, str]) -> list[dict[str, str]]:
-    try:
-        count = int(form.get("NumMedia") or 0)
-    except ValueError:
-        count = 0
-    media = []
-    for index in range(max(0, min(count, MAX_MEDIA))):
-        url = _clean(form.get(f"MediaUrl{index}"), 2000).strip()
-        if url:
-            kind = _clean(form.get(f"MediaContentType{index}"), 100).strip()
-            media.append({"url": url, "content_type": kind})
-    return media
-
-
-@dataclass(frozen=True)
-class Reading:
-    """Who sent a reply, what it says, and what it calls for: everything decided before
-    anything is written."""
-
-    sender: Sender
-    classification: Classification
-    decision: Decision
-    lang: str
-    source: str
+    reading = read_reply(sender, classification, sms, acknowledged_recently=recently)
+    answer = answer_text(deps, reading.decision.reply, reading.lang, sender.clinic)
+    inbound_id = store_reply_once(conn, sender, classification, answer, now, **sms_values(sms))
+    if inbound_id is None:
+        outcome = InboundOutcome(None, None, None, duplicate=True)
+    else:
+        outcome = _act(conn, deps, reading, inbound_id, len(sms.media), answer, now)
+    log_outcome(outcome, reading, sms)
+    return outcome
 
 
 def classify_sms(deps: ReplyDeps, sms: InboundSms) -> Classification:
     """What the text says; what Twilio's Advanced Opt-Out read in it, when it answered."""
     classification = classify(sms.body, deps.lexicon)
-    carrier_intent = _CARRIER_OPT_TYPES.get(sms.opt_out_type or "")
+    carrier_intent = CARRIER_OPT_TYPES.get(sms.opt_out_type or "")
     if carrier_intent is None:
         return classification
     return Classification(carrier_intent, classification.urgent, (f"carrier:{sms.opt_out_type}",))
 
 
-def read_sms(
-    conn: Connection, deps: ReplyDeps, sms: InboundSms, classification: Classification | None = None
-) -> Reading:
-    """Find the sender, classify the text (unless given) and decide what it calls for."""
-    if classification is None:
-        classification = classify_sms(deps, sms)
-    return reading_of(find_sender(conn, sms), classification, sms)
+def acknowledged_recently(conn: Connection, sender: Sender, now: datetime) -> bool:
+    """Whether this patient's number was acknowledged within ACKNOWLEDGEMENT_WINDOW (only
+    `other` replies are acknowledged, so an answered `other` reply is one)."""
+    ids = [patient.id for patient in sender.patients]
+    since = now - ACKNOWLEDGEMENT_WINDOW
+    # Rare (only unrecognised replies ask), so a plain Core query rather than a prepared one.
+    return (
+        conn.execute(_ACKNOWLEDGED_SINCE, {"patient_ids": ids, "since": since}).first() is not None
+    )
 
 
-def reading_of(sender: Sender, classification: Classification, sms: InboundSms) -> Reading:
-    """What a reply from this sender calls for (pure)."""
-    carrier_intent = _CARRIER_OPT_TYPES.get(sms.opt_out_type or "")
-    if sender.patient is None:
-        decision = Decision(_UNKNOWN_SENDER_REPLIES.get(classification.intent), None)
-        decision = Decision(None, None) if carrier_intent else decision
-        lang = "fr" if {"opt_out:arret", "help:aide"} & set(classification.matched) else "en"
-    else:
-        decision = decide(
-            classification,
-            answered_by_carrier=carrier_intent is not None,
-            opted_out=sender.patient.opted_out_at is not None,
-        )
-        lang = sender.patient.language
-    source = "sms_carrier" if carrier_intent else "sms"
-    return Reading(sender, classification, decision, lang, source)
+def answer_text(
+    deps: ReplyDeps, name: str | None, lang: str, clinic: ClinicFacts | None
+) -> str | None:
+    """The automatic answer's words, or None when the decision is to stay quiet."""
+    if name is None:
+        return None
+    try:
+        return deps.texts.reply(name, lang, clinic)
+    except ReplyTextError:
+        # A broken template must not lose a STOP or an escalation: act, answer nothing.
+        log.exception("auto-reply %r (%s) cannot be rendered; replying nothing", name, lang)
+        return None
+
+
+def store_reply_once(
+    conn: Connection,
+    sender: Sender,
+    classification: Classification,
+    answer: str | None,
+    now: datetime,
+    **values: Any,
+) -> int | None:
+    """Insert the reply unless its provider SID is already stored; its id, or None.
+
+    INSERT ... ON CONFLICT DO NOTHING RETURNING id: one round trip, and race-safe: on
+    PostgreSQL a concurrent insert of the same SID waits for the other transaction and
+    then inserts nothing, so the loser sees None and does nothing else."""
+    row = inbound_row(sender, classification, answer, now, **values)
+    inserted: int | None = _INSERT_ONCE[conn.dialect.name].scalar(conn, row)
+    return inserted
+
+
+def _act(
+    conn: Connection,
+    deps: ReplyDeps,
+    reading: Reading,
+    inbound_id: int,
+    media_count: int,
+    answer: str | None,
+    now: datetime,
+) -> InboundOutcome:
+    """For a known patient, do what the reply asks; a stranger's reply is only stored."""
+    sender = reading.sender
+    if sender.clinic is None or sender.patient is None:
+        return InboundOutcome(answer, inbound_id, None, duplicate=False)
+    context = ReplyContext(
+        clinic=sender.clinic,
+        patients=sender.patients,
+        patient=sender.patient,
+        treatment_id=sender.treatment_id,
+        inbound_id=inbound_id,
+        media_count=media_count,
+        classification=reading.classification,
+        source=reading.source,
+    )
+    escalation = act_on_reply(
+        conn,
+        context,
+        reading.decision,
+        texts=deps.texts,
+        templates_dir=deps.templates_dir,
+        now=now,
+    )
+    return InboundOutcome(answer, inbound_id, escalation.id if escalation else None, False)
 
 
 def sms_values(sms: InboundSms) -> dict[str, Any]:
@@ -204,31 +203,6 @@ def sms_values(sms: InboundSms) -> dict[str, Any]:
         "media": sms.media,
         "opt_out_type": sms.opt_out_type,
     }
-
-
-def receive_sms(
-    conn: Connection,
-    deps: ReplyDeps,
-    sms: InboundSms,
-    now: datetime,
-    classification: Classification | None = None,
-) -> InboundOutcome:
-    """Store, match, classify and act on one inbound SMS, in the connection's transaction
-    (an ORM caller passes `session.connection()`)."""
-    reading = read_sms(conn, deps, sms, classification)
-    outcome = _record(
-        conn,
-        deps,
-        reading.sender,
-        reading.classification,
-        reading.decision,
-        lang=reading.lang,
-        source=reading.source,
-        now=now,
-        **sms_values(sms),
-    )
-    log_outcome(outcome, reading, sms)
-    return outcome
 
 
 def inbound_row(
@@ -249,65 +223,6 @@ def inbound_row(
             **values,
         },
     )
-
-
-def _record(
-    conn: Connection,
-    deps: ReplyDeps,
-    sender: Sender,
-    classification: Classification,
-    decision: Decision,
-    *,
-    lang: str,
-    source: str,
-    now: datetime,
-    **values: Any,
-) -> InboundOutcome:
-    """Store the reply once, then (for a known patient) act on it."""
-    reply = reply_text(deps, decision.reply, lang, sender.clinic)
-    inbound_id = _insert_once(conn, inbound_row(sender, classification, reply, now, **values))
-    if inbound_id is None:
-        return InboundOutcome(None, None, None, duplicate=True)
-    if sender.clinic is None or sender.patient is None:
-        return InboundOutcome(reply, inbound_id, None, duplicate=False)
-    context = ReplyContext(
-        clinic=sender.clinic,
-        patients=sender.patients,
-        patient=sender.patient,
-        treatment_id=sender.treatment_id,
-        inbound_id=inbound_id,
-        media_count=len(values.get("media") or ()),
-        classification=classification,
-        source=source,
-    )
-    escalation = act_on_reply(
-        conn, context, decision, texts=deps.texts, templates_dir=deps.templates_dir, now=now
-    )
-    return InboundOutcome(reply, inbound_id, escalation.id if escalation else None, False)
-
-
-def reply_text(
-    deps: ReplyDeps, name: str | None, lang: str, clinic: ClinicFacts | None
-) -> str | None:
-    if name is None:
-        return None
-    try:
-        return deps.texts.reply(name, lang, clinic)
-    except ReplyTextError:
-        # A broken template must not lose a STOP or an escalation: act, answer nothing.
-        log.exception("auto-reply %r (%s) cannot be rendered; replying nothing", name, lang)
-        return None
-
-
-def _insert_once(conn: Connection, row: dict[str, Any]) -> int | None:
-    """Insert the inbound message unless its provider SID is already stored; its id.
-
-    INSERT ... ON CONFLICT DO NOTHING RETURNING id: one round trip, and race-safe: on
-    PostgreSQL a concurrent insert of the same SID waits for the other transaction and
-    then inserts nothing, so the loser sees None and does nothing else.
-    """
-    inserted: int | None = _INSERT_ONCE[conn.dialect.name].scalar(conn, row)
-    return inserted
 
 
 def log_outcome(outcome: InboundOutcome, reading: Reading, sms: InboundSms) -> None:
@@ -353,27 +268,33 @@ def receive_link_answer(
     if treatment is not None and treatment.patient_id != patient.id:
         return None
     classification = Classification(Intent(link.answer), False, (f"link:{link.answer}",))
+    sender = Sender(
+        ClinicFacts.of(clinic),
+        [PatientFacts.of(patient)],
+        treatment.id if treatment is not None else None,
+    )
+    decision = decide(classification)
+    reading = Reading(sender, classification, decision, patient.language, "email_link")
+    answer = answer_text(deps, decision.reply, patient.language, sender.clinic)
     session.flush()  # the Core statements below must see what the session holds
-    outcome = _record(
-        session.connection(),
-        deps,
-        Sender(
-            ClinicFacts.of(clinic),
-            [PatientFacts.of(patient)],
-            treatment.id if treatment is not None else None,
-        ),
+    conn = session.connection()
+    inbound_id = store_reply_once(
+        conn,
+        sender,
         classification,
-        decide(classification),
-        lang=patient.language,
-        source="email_link",
-        now=now,
+        answer,
+        now,
         provider_sid=link_sid(token),
         channel=Channel.EMAIL,
-        from_address=(patient.email or f"patient:{patient.id}")[:_ADDRESS_LENGTH],
+        from_address=(patient.email or f"patient:{patient.id}")[:ADDRESS_LENGTH],
         to_address="checkin-link",
         body=link.answer,
         media=[],
     )
+    if inbound_id is None:
+        outcome = InboundOutcome(None, None, None, duplicate=True)
+    else:
+        outcome = _act(conn, deps, reading, inbound_id, 0, answer, now)
     if treatment is not None:
         session.expire(treatment)  # its check-in was written with Core, not through it
     log.info(
@@ -398,3 +319,28 @@ def patient_clinic(session: Session, patient_id: int) -> tuple[Patient | None, C
     patient = session.get(Patient, patient_id)
     clinic = session.get(Clinic, patient.clinic_id) if patient else None
     return patient, clinic
+
+
+INBOUND_TABLE: Table = InboundMessage.__table__  # type: ignore[assignment]
+_INSERT_ONCE = {
+    "postgresql": Prepared(
+        postgresql_insert(INBOUND_TABLE)
+        .on_conflict_do_nothing(index_elements=[INBOUND_TABLE.c.provider_sid])
+        .returning(INBOUND_TABLE.c.id)
+    ),
+    "sqlite": Prepared(
+        sqlite_insert(INBOUND_TABLE)
+        .on_conflict_do_nothing(index_elements=[INBOUND_TABLE.c.provider_sid])
+        .returning(INBOUND_TABLE.c.id)
+    ),
+}
+_ACKNOWLEDGED_SINCE = (
+    select(INBOUND_TABLE.c.id)
+    .where(
+        INBOUND_TABLE.c.patient_id.in_(bindparam("patient_ids", expanding=True)),
+        INBOUND_TABLE.c.intent == Intent.OTHER.value,
+        INBOUND_TABLE.c.reply_body.is_not(None),
+        INBOUND_TABLE.c.received_at >= bindparam("since"),
+    )
+    .limit(1)
+)

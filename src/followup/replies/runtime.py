@@ -15,8 +15,9 @@ from pathlib import Path
 
 from followup.core.runtime import Runtime
 from followup.messages.automatic import reply_texts
-from followup.replies import Intent, LexiconError, default_lexicon, load_lexicon
-from followup.replies.receive import InboundSms, ReplyDeps, classify_sms, reply_text
+from followup.replies.classifier import Intent, LexiconError, default_lexicon, load_lexicon
+from followup.replies.receive import ReplyDeps, answer_text, classify_sms
+from followup.replies.sms import InboundSms
 from followup.replies.spool import SPOOL_DIRECTORY, InboundSpool, Replayed
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def delayed_reply(runtime: Runtime, sms: InboundSms) -> str | None:
     if not (classification.urgent or classification.intent is Intent.WORSE):
         return None
     # Without the database the patient's language is unknown: the text has both.
-    return reply_text(deps, "delayed", "en", None)
+    return answer_text(deps, "delayed", "en", None)
 
 
 def replay_spool(runtime: Runtime) -> Replayed:

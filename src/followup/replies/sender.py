@@ -12,15 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, select
 
 from followup.core.prepared import Prepared
 from followup.models import Clinic, Patient, Treatment
-
-if TYPE_CHECKING:
-    from followup.replies.receive import InboundSms
+from followup.replies.sms import InboundSms
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,14 @@
-"""Replies that arrive while the database is unreachable: kept on disk, handled later.
+"""Replies that arrive while the database is unreachable or too slow: kept on disk.
 
 Twilio does not retry an incoming-message webhook that fails (it logs error 11200 and
 moves on), so a reply the database could not take would be lost, and a patient's WORSE
 or red flag with it. Instead the webhook writes the message to this spool, one file per
-MessageSid (written to a temporary name, flushed to disk, then renamed, so a file is
-whole or absent), answers at once, and the app replays the spool when the database is
-back: each message goes through the same use case as if it had just arrived (in one
-transaction, `inbound.receive_sms`), at the time it was received, and is deleted once
-stored (or found already stored: replay is idempotent by MessageSid, like Twilio's own
-retries).
+MessageSid, named by a hash of it so that no two SIDs share a file (written to a
+temporary name, flushed to disk, then renamed, so a file is whole or absent), and
+answers at once. The app replays the spool when the database is back: each message goes
+through the same use case as if it had just arrived (in one transaction,
+`receive.receive_sms`), at the time it was received, and is deleted once stored (or
+found already stored: replay is idempotent by MessageSid, like Twilio's own retries).
 
 An answer the patient should have had in the TwiML (a STOP confirmation, HELP, a
 check-in's thanks) is queued in the outbox at replay instead, in the same transaction,
@@ -17,10 +17,10 @@ since the webhook could not know who was writing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
-import re
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -31,12 +31,18 @@ from sqlalchemy import Connection, Engine
 from followup.delivery.outbox import queue_message
 from followup.models import Channel, InboundMessage, MessageKind
 from followup.replies.actions import orm_session
-from followup.replies.receive import InboundOutcome, InboundSms, ReplyDeps, receive_sms
+from followup.replies.receive import InboundOutcome, ReplyDeps, receive_sms
+from followup.replies.sms import InboundSms
 
 log = logging.getLogger(__name__)
 
 SPOOL_DIRECTORY = "inbound-spool"
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def spool_name(message_sid: str) -> str:
+    """The file that keeps this SID's reply. A hash, not the SID made file-safe: "SM/a"
+    and "SM_a" must stay two replies (one could be a red flag, the other a "better")."""
+    return hashlib.sha256(message_sid.encode("utf-8")).hexdigest() + ".json"
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,7 @@ class InboundSpool:
         """Keep a reply for later; durable when this returns. The same MessageSid twice
         (a Twilio retry) is one file."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / f"{_UNSAFE.sub('_', sms.message_sid)}.json"
+        path = self.directory / spool_name(sms.message_sid)
         # Its own temporary name: a Twilio retry may race the first delivery.
         temporary = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.tmp")
         record = {"received_at": received_at.isoformat(), "sms": asdict(sms)}

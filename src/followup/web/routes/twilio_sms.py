@@ -1,9 +1,11 @@
 """POST /webhooks/twilio/sms: Twilio's incoming-message webhook, answered with TwiML.
 
-The route only translates: signature and form (TwilioForm), then `inbound_fused.handle_sms`
-(stored and committed), then the auto-reply as TwiML. Twilio waits at most 15 s
-for the answer; a reply is handled in milliseconds, and anything slow (staff alerts) goes
-through the outbox instead of happening here.
+The route only translates: signature and form (TwilioForm, then `parse_twilio_form`),
+then `followup.replies.handle_sms` (stored, acted on and committed), then the answer as
+TwiML. Twilio waits at most 15 s and never sends an incoming message again, so the
+database gets a budget (FOLLOWUP_REPLY_BUDGET_SECONDS): a reply it cannot take in time
+(unreachable, hung, a pool or lock wait) is written to the on-disk spool instead, on
+threads of its own that never wait behind database work, and answered from there.
 """
 
 from __future__ import annotations
@@ -11,17 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache, lru_cache
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy.exc import OperationalError
 from twilio.twiml.messaging_response import MessagingResponse
 
 from followup.core.runtime import Runtime
-from followup.replies.fused import handle_sms
-from followup.replies.receive import InboundOutcome, InboundSms, InvalidInbound, parse_twilio_form
+from followup.replies.receive import InboundOutcome, handle_sms
 from followup.replies.runtime import delayed_reply, reply_deps, spool_of
+from followup.replies.sms import InboundSms, InvalidInbound, parse_twilio_form
 from followup.web.deps import get_runtime
 from followup.web.twilio_signature import TwilioForm
 
@@ -51,12 +53,32 @@ def _receive(runtime: Runtime, sms: InboundSms) -> InboundOutcome:
 # than run_in_threadpool. Four transactions at a time per process is far above what one
 # clinic's replies need (a reply takes a few ms); more requests wait in the queue.
 WEBHOOK_DB_THREADS = 4
+# Spool writes are a file each (written, fsynced, renamed): threads of their own keep a
+# burst of them moving while every database thread is stuck.
+SPOOL_THREADS = 2
+# Of the reply budget, what is kept for writing the spool and answering: the database
+# gets the rest, so even a reply that ends in the spool is answered within the budget.
+SPOOL_RESERVE_SECONDS = 1.0
 
 
-@cache
-def _executor() -> ThreadPoolExecutor:
-    """Created on first use, so in each uvicorn worker process, not in the parent."""
-    return ThreadPoolExecutor(WEBHOOK_DB_THREADS, thread_name_prefix="twilio-sms")
+@dataclass
+class ReplyThreads:
+    """The webhook's threads, one set per app (created on first use in each process, so a
+    test's app stuck on a hung database never holds up another's)."""
+
+    database: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(WEBHOOK_DB_THREADS, "twilio-sms")
+    )
+    spool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(SPOOL_THREADS, "twilio-sms-spool")
+    )
+
+
+def _threads(request: Request) -> ReplyThreads:
+    threads: ReplyThreads | None = getattr(request.app.state, "reply_threads", None)
+    if threads is None:
+        threads = request.app.state.reply_threads = ReplyThreads()
+    return threads
 
 
 @router.post("/webhooks/twilio/sms", include_in_schema=False)
@@ -67,19 +89,38 @@ async def twilio_sms(request: Request, form: TwilioForm) -> Response:
     except InvalidInbound as exc:
         log.warning("twilio sms webhook refused: %s", exc)
         return Response(twiml(None), status_code=400, media_type=TWIML)
-    # One hop to a worker thread for all the database work (not one per dependency):
-    # this is the hottest route, and each hop costs about as much as a query.
     runtime = get_runtime(request)
-    loop = asyncio.get_running_loop()
-    try:
-        outcome = await loop.run_in_executor(_executor(), _receive, runtime, sms)
-    except OperationalError:
-        # The database is unreachable (or gave up on this transaction): keep the reply on
-        # disk rather than fail, since Twilio would not send it again.
-        log.exception("twilio sms webhook: database error; keeping the reply in the spool")
-        await loop.run_in_executor(_executor(), _spool, runtime, sms)
+    outcome = await _receive_within_budget(runtime, _threads(request), sms)
+    if outcome is None:
         return Response(twiml(delayed_reply(runtime, sms)), media_type=TWIML)
     return Response(twiml(outcome.reply_text), media_type=TWIML)
+
+
+async def _receive_within_budget(
+    runtime: Runtime, threads: ReplyThreads, sms: InboundSms
+) -> InboundOutcome | None:
+    """The reply handled by the database within the budget, or None: kept in the spool.
+
+    One hop to a worker thread for all the database work (each hop costs about as much as
+    a query). Work still running when the budget ends is left to finish or fail on its
+    own: if it does commit, the spool's replay finds the MessageSid stored and does
+    nothing, so the reply takes effect exactly once either way."""
+    loop = asyncio.get_running_loop()
+    work = loop.run_in_executor(threads.database, _receive, runtime, sms)
+    allowed = runtime.settings.reply_budget_seconds - SPOOL_RESERVE_SECONDS
+    try:
+        return await asyncio.wait_for(work, timeout=allowed)
+    except TimeoutError:
+        log.error(
+            "twilio sms webhook: the database took over %.1f s; keeping the reply in the spool",
+            allowed,
+        )
+    except Exception:
+        # Whatever failed (the database unreachable, a transaction given up, a bug), the
+        # reply must not be lost: Twilio will not send it again.
+        log.exception("twilio sms webhook: the reply was not handled; keeping it in the spool")
+    await loop.run_in_executor(threads.spool, _spool, runtime, sms)
+    return None
 
 
 def _spool(runtime: Runtime, sms: InboundSms) -> None:
