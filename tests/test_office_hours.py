@@ -35,7 +35,7 @@ def test_weekdays_nine_to_five_in_each_language(lang: str, words: str) -> None:
     [
         ("mon,wed,fri", "en", "Monday, Wednesday and Friday"),
         ("mon,wed,fri", "fr", "le lundi, le mercredi et le vendredi"),
-        ("mon,wed,fri", "es", "los lunes, los miércoles y los viernes"),
+        ("mon,wed,fri", "es", "los lunes, miércoles y viernes"),
         ("mon,wed-fri,sun", "en", "Monday, Wednesday to Friday and Sunday"),
         ("mon,wed-fri,sun", "fr", "le lundi, du mercredi au vendredi et le dimanche"),
         ("mon,wed-fri,sun", "es", "los lunes, de miércoles a viernes y los domingos"),

@@ -67,8 +67,11 @@ class OfficeHours:
 
     @classmethod
     def of(cls, clinic: HasOfficeHours) -> OfficeHours:
-        days = frozenset(day for day in range(7) if clinic.office_days >> day & 1)
-        return cls(days, clinic.office_opens_at, clinic.office_closes_at)
+        return cls.from_columns(clinic.office_days, clinic.office_opens_at, clinic.office_closes_at)
+
+    @classmethod
+    def from_columns(cls, days: int, opens: time, closes: time) -> OfficeHours:
+        return cls(frozenset(day for day in range(7) if days >> day & 1), opens, closes)
 
     @property
     def mask(self) -> int:
@@ -108,6 +111,8 @@ class _Words:
     and_: str
     clock: Callable[[time], str]
     hours: str  # "{days}", "{opens}", "{closes}"
+    # Days named one by one and no range: one phrase for all ("los lunes y jueves").
+    only_single_days: Callable[[Sequence[int]], str] | None = None
 
 
 def _clock_en(moment: time) -> str:
@@ -158,6 +163,7 @@ _WORDS = {
         and_=" y ",
         clock=_clock_es,
         hours="{days}, de {opens} a {closes}",
+        only_single_days=lambda days: "los " + _join([_ES_PLURAL[d] for d in days], " y "),
     ),
 }
 
@@ -177,8 +183,11 @@ def _days_phrase(days: frozenset[int], words: _Words) -> str:
     if len(days) == 7:
         return words.every_day
     # Three days in a row or more read as a range; one or two are named one by one.
+    runs = _runs(sorted(days))
+    if words.only_single_days and all(len(run) < 3 for run in runs):
+        return words.only_single_days(sorted(days))
     parts: list[str] = []
-    for run in _runs(sorted(days)):
+    for run in runs:
         if len(run) >= 3:
             parts.append(words.day_range(run[0], run[-1]))
         else:
