@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from followup.cli import _register, app
 from followup.db import make_engine
-from followup.models import Patient, ScheduledMessage, StaffUser
+from followup.models import Language, Patient, ScheduledMessage, StaffUser
 from followup.passwords import verify_password
 
 _register()
@@ -68,6 +68,23 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     assert message in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert _count(cli_env, Patient) == 0
+
+
+def test_enroll_takes_spanish_and_refuses_an_unknown_language(cli_env: URL) -> None:
+    unknown = CliRunner().invoke(app, [*ENROLL, "--lang", "de"])
+    assert unknown.exit_code == 2
+    assert "language: 'de' is not a language we write messages in (use one of: en, fr, es)" in (
+        " ".join(unknown.output.split())
+    )
+    assert _count(cli_env, Patient) == 0
+    spanish = CliRunner().invoke(app, [*ENROLL, "--lang", "ES"])
+    assert spanish.exit_code == 0, spanish.output
+    engine = make_engine(cli_env)
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(select(Patient.language)) is Language.ES
+    finally:
+        engine.dispose()
 
 
 def test_unknown_time_zone_for_a_clinic_is_refused(cli_env: URL) -> None:

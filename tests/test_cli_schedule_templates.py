@@ -253,3 +253,17 @@ def test_check_fails_when_a_language_misses_a_step(runner: CliRunner, tmp_path: 
     result = runner.invoke(app, ["templates", "check", "--templates-dir", str(templates)])
     assert result.exit_code == 1
     assert "error: chemical-peel/day5: no sms template in 'fr'" in result.stderr
+
+
+def test_check_fails_when_a_plan_does_not_speak_a_patient_language(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # A Spanish-speaking patient can be enrolled in any plan: each must have Spanish.
+    templates = tmp_path / "messages"
+    shutil.copytree(TEMPLATES, templates)
+    for path in (templates / "chemical-peel").glob("*.es.*"):
+        path.unlink()
+    result = runner.invoke(app, ["templates", "check", "--templates-dir", str(templates)])
+    assert result.exit_code == 1
+    assert "error: chemical-peel/day1: no sms template in 'es'" in result.stderr
+    assert "error: chemical-peel/day5: no email template in 'es'" in result.stderr

@@ -14,6 +14,7 @@ from followup.models import (
     Escalation,
     EscalationStatus,
     InboundMessage,
+    Language,
     MessageKind,
     MessageStatus,
     Patient,
@@ -202,6 +203,25 @@ def test_enroll_previews_then_confirms(
         assert session.scalar(select(Patient).where(Patient.first_name == "Nora")) is None
     done = _post(staff_client, "/enroll", "/enroll", _enroll_form(step="confirm"))
     assert "Nora Blake is enrolled" in done
+
+
+def test_enroll_offers_spanish_and_refuses_an_unknown_language(
+    staff_client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    page = staff_client.get("/enroll").text
+    assert '<option value="es" >Español</option>' in page
+    token = csrf_from(page)
+    unknown = staff_client.post(
+        "/enroll", data={"csrf_token": token, **_enroll_form(language="de", step="confirm")}
+    )
+    assert unknown.status_code == 422
+    assert 'id="err-language"' in unknown.text
+    assert "is not a language we write messages in (use one of: en, fr, es)" in unknown.text
+    done = _post(staff_client, "/enroll", "/enroll", _enroll_form(language="es", step="confirm"))
+    assert "Nora Blake is enrolled" in done
+    with session_factory() as session:
+        nora = session.scalars(select(Patient).where(Patient.first_name == "Nora")).one()
+        assert nora.language is Language.ES
 
 
 def test_enroll_shows_field_errors_and_duplicates(staff_client: TestClient) -> None:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from followup.plans import PlanError, load_plan
 from followup.rendering import (
+    LANGUAGES,
     Channel,
     MessageRenderer,
     SmsBudget,
@@ -145,12 +146,13 @@ def _reply_cases(name: str, lang: str) -> list[tuple[str, SampleClinic | None]]:
 
 
 def _missing_templates(templates_dir: Path, refs: list[TemplateRef]) -> list[str]:
-    # A plan that speaks a language must speak it at every step on every channel:
-    # otherwise the worker fails on that patient's message, days after enrollment.
+    # A plan must speak every patient language (and any other it speaks) at every step on
+    # every channel: otherwise the worker fails on that patient's message, days after
+    # enrollment.
     present = set(refs)
     missing: list[str] = []
     for plan in sorted({ref.plan for ref in refs}):
-        langs = sorted({ref.lang for ref in refs if ref.plan == plan})
+        langs = sorted({ref.lang for ref in refs if ref.plan == plan} | set(LANGUAGES))
         for step in load_plan(templates_dir, plan).steps:
             for channel in CHANNELS:
                 missing.extend(
