@@ -356,6 +356,17 @@ def test_french_patient_gets_french_replies(
     assert "désabonné" in replies.text("ARRET").text
 
 
+def test_spanish_patient_gets_spanish_replies(
+    engine: Engine, session_factory: sessionmaker[Session], clock: FixedClock, tmp_path: Path
+) -> None:
+    # The carrier keywords and WORSE work whatever the language; the answer is Spanish.
+    with session_factory() as session, session.begin():
+        make_world(session, clock, language=Language.ES)
+    replies = make_replies(engine, session_factory, clock, tmp_path)
+    assert "Nos pondremos en contacto con usted" in replies.text("WORSE").text
+    assert "se dio de baja" in replies.text("STOP").text
+
+
 def test_shared_phone_stop_opts_out_everyone_at_that_number(
     replies: Replies, world: World, session_factory: sessionmaker[Session], clock: FixedClock
 ) -> None:
