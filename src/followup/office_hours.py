@@ -21,6 +21,7 @@ __all__ = [
     "days_mask",
     "describe_office_hours",
     "parse_days",
+    "parse_times",
 ]
 
 ALL_DAYS = 0b1111111
@@ -101,6 +102,17 @@ def parse_days(text: str) -> frozenset[int]:
     if not days:
         raise OfficeHoursError("office_days", "choose at least one day")
     return frozenset(days)
+
+
+def parse_times(text: str) -> tuple[time, time]:
+    """'09:00-17:00' -> (opening, closing) times."""
+    opens, _, closes = text.partition("-")
+    try:
+        return time.fromisoformat(opens.strip()), time.fromisoformat(closes.strip())
+    except ValueError:
+        raise OfficeHoursError(
+            "office_hours", f"{text!r} is not a range of times like 09:00-17:00"
+        ) from None
 
 
 @dataclass(frozen=True)
