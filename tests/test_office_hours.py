@@ -13,6 +13,7 @@ from followup.office_hours import (
     days_mask,
     describe_office_hours,
     parse_days,
+    parse_times,
 )
 
 WEEKDAYS_9_TO_5 = OfficeHours(frozenset(range(5)), time(9, 0), time(17, 0))
@@ -104,3 +105,9 @@ def test_hours_must_close_after_they_open() -> None:
 def test_hours_need_a_day() -> None:
     with pytest.raises(OfficeHoursError, match="at least one day"):
         OfficeHours(frozenset(), time(9, 0), time(17, 0))
+
+
+def test_times_are_parsed_from_a_range() -> None:
+    assert parse_times("08:30-16:45") == (time(8, 30), time(16, 45))
+    with pytest.raises(OfficeHoursError, match="like 09:00-17:00"):
+        parse_times("9-5")
