@@ -48,6 +48,15 @@ _DEMO_PATIENTS = [
     ("Noah", "Wilson", "+17805550104", None, ChannelPreference.SMS, Language.EN, 6),
     ("Zoe", "Martin", "+14035550105", "zoe@example.com", ChannelPreference.EMAIL, Language.EN, 8),
     ("Omar", "Haddad", "+14035550106", None, ChannelPreference.SMS, Language.EN, 3),
+    (
+        "Sofía",
+        "Ramírez",
+        "+14035550107",
+        "sofia@example.com",
+        ChannelPreference.BOTH,
+        Language.ES,
+        1,
+    ),
 ]
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from followup.core.clock import FixedClock
-from followup.models import Patient, ScheduledMessage, Treatment
+from followup.models import Language, Patient, ScheduledMessage, Treatment
 from tests.api.support import ApiEnv, make_api_env
 
 
@@ -115,6 +115,26 @@ def test_invalid_enrollment_names_the_field(
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["field"] == field
     assert _counts(session) == (0, 0, 0)
+
+
+def test_enrollment_in_spanish_and_an_unknown_language(
+    api: ApiEnv, clock: FixedClock, session: Session
+) -> None:
+    unknown = api.client.post(
+        "/api/v1/enrollments", json=_body(clock, language="de"), headers=api.auth
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["field"] == "body.language"
+    assert "'en', 'fr' or 'es'" in unknown.text
+    created = api.client.post(
+        "/api/v1/enrollments", json=_body(clock, language="es"), headers=api.auth
+    )
+    assert created.status_code == 201, created.text
+    shown = api.client.get(created.headers["location"], headers=api.auth)
+    assert shown.json()["language"] == "es"
+    patient = session.get(Patient, created.json()["patient_id"])
+    assert patient is not None
+    assert patient.language is Language.ES
 
 
 def test_missing_or_revoked_token_is_401(api: ApiEnv, clock: FixedClock) -> None:

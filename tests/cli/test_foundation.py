@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from followup.cli import _register, app
 from followup.core.db import make_engine
 from followup.core.passwords import verify_password
-from followup.models import Patient, ScheduledMessage, StaffUser
+from followup.models import Language, Patient, ScheduledMessage, StaffUser
 
 _register()
 
@@ -68,6 +68,58 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     assert message in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert _count(cli_env, Patient) == 0
+
+
+def test_enroll_takes_spanish_and_refuses_an_unknown_language(cli_env: URL) -> None:
+    unknown = CliRunner().invoke(app, [*ENROLL, "--lang", "de"])
+    assert unknown.exit_code == 2
+    assert "language: 'de' is not a language we write messages in (use one of: en, fr, es)" in (
+        " ".join(unknown.output.split())
+    )
+    assert _count(cli_env, Patient) == 0
+    spanish = CliRunner().invoke(app, [*ENROLL, "--lang", "ES"])
+    assert spanish.exit_code == 0, spanish.output
+    engine = make_engine(cli_env)
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(select(Patient.language)) is Language.ES
+    finally:
+        engine.dispose()
+
+
+def test_clinics_are_added_and_listed_with_their_office_hours(cli_env: URL) -> None:
+    runner = CliRunner()
+    added = runner.invoke(
+        app,
+        ["clinic", "add", "--name", "Sur", "--tz", "America/Edmonton", "--phone", "4035550135",
+         "--office-days", "mon-wed,sat", "--office-hours", "08:30-12:00"],
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert "reads messages Monday to Wednesday and Saturday, 8:30 am to noon" in added.output
+    bow, sur = runner.invoke(app, ["clinic", "list"]).output.splitlines()
+    assert bow.startswith("bow-river")
+    assert bow.endswith("America/Edmonton        Monday to Friday, 9 am to 5 pm")
+    assert sur.startswith("sur")
+    assert sur.endswith("Monday to Wednesday and Saturday, 8:30 am to noon")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--office-days", "fri-mon", "--office-days: 'fri-mon' runs backwards"),
+        ("--office-days", "weekdays", "--office-days: 'weekdays' is not a day"),
+        ("--office-hours", "9-5", "--office-hours: '9-5' is not a range of times"),
+        ("--office-hours", "17:00-09:00", "--office-hours: office hours must close later"),
+    ],
+)
+def test_bad_office_hours_for_a_clinic_are_refused(
+    cli_env: URL, option: str, value: str, message: str
+) -> None:
+    args = ["clinic", "add", "--name", "X", "--tz", "America/Edmonton", "--phone", "4035550136"]
+    result = CliRunner().invoke(app, [*args, option, value])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_unknown_time_zone_for_a_clinic_is_refused(cli_env: URL) -> None:

@@ -141,14 +141,27 @@ def test_check_json_lists_every_rendered_template(runner: CliRunner) -> None:
     result = runner.invoke(app, ["templates", "check", "--json"])
     assert result.exit_code == 0, result.stderr
     items = json.loads(result.stdout)
-    assert len(items) == 24
-    sms = [i for i in items if i["channel"] == "sms"]
-    emails = [i for i in items if i["channel"] == "email"]
-    assert {i["lang"] for i in items} == {"en", "fr"}
-    assert all(i["encoding"] == "GSM-7" and i["segments"] <= 2 for i in sms)
+    plan_items = [i for i in items if i["plan"] != "_replies"]
+    assert len(plan_items) == 36  # 2 plans x 3 steps x 2 channels x 3 languages
+    sms = [i for i in plan_items if i["channel"] == "sms"]
+    emails = [i for i in plan_items if i["channel"] == "email"]
+    assert {i["lang"] for i in items} == {"en", "fr", "es"}
+    assert all(i["encoding"] == "GSM-7" and i["segments"] <= 3 for i in sms)
+    assert all(i["budget"] == "GSM-7 ≤3" for i in sms)
     assert all(i["subject"] and i["body"] and i["html"] for i in emails)
     assert "microneedling/day1.sms.en.txt" in {i["template"] for i in sms}
     assert result.stderr == ""
+
+
+def test_check_renders_every_automatic_reply_in_every_language(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["templates", "check", "--json"])
+    replies = [i for i in json.loads(result.stdout) if i["plan"] == "_replies"]
+    assert {(i["step"], i["lang"]) for i in replies} >= {
+        (name, lang) for name in ("opt_out", "help", "ack", "worse") for lang in ("en", "fr", "es")
+    }
+    assert {i["step"] for i in replies} >= {"ack (no clinic)", "delayed (no clinic)"}
+    assert all(i["encoding"] == "GSM-7" and i["segments"] <= 2 for i in replies)
+    assert all(i["budget"] == "GSM-7 ≤2" for i in replies)
 
 
 def test_check_table(runner: CliRunner) -> None:
@@ -160,6 +173,7 @@ def test_check_table(runner: CliRunner) -> None:
 
 def _broken_copy(tmp_path: Path, relative: str, content: str) -> Path:
     templates = tmp_path / "messages"
+    tmp_path.mkdir(parents=True, exist_ok=True)
     shutil.copytree(TEMPLATES, templates)
     (templates / relative).write_text(content)
     return templates
@@ -183,16 +197,40 @@ def test_check_fails_on_an_sms_over_three_segments(runner: CliRunner, tmp_path: 
     assert "microneedling/day3.sms.en.txt: 4 SMS segments" in result.stderr
 
 
-def test_check_warns_on_ucs2_and_three_segments(runner: CliRunner, tmp_path: Path) -> None:
-    templates = _broken_copy(
-        tmp_path, "microneedling/day3.sms.fr.txt", "Ça va ? Et vous, ça va ? " + "x" * 120
-    )
+def test_check_fails_on_ucs2_and_names_the_culprit(runner: CliRunner, tmp_path: Path) -> None:
+    templates = _broken_copy(tmp_path, "microneedling/day3.sms.fr.txt", "Ça va ? Et vous, ça va ?")
     result = runner.invoke(app, ["templates", "check", "--templates-dir", str(templates)])
-    assert result.exit_code == 0
-    assert "warning: microneedling/day3.sms.fr.txt: 3 SMS segments" in result.stderr
-    assert "warning: microneedling/day3.sms.fr.txt: not GSM-7" in result.stderr
+    assert result.exit_code == 1
     # Only the culprit is named: capital Ç is in the GSM table, lowercase ç is not.
-    assert "['ç']" in result.stderr
+    assert "error: microneedling/day3.sms.fr.txt: UCS-2, not GSM-7 because of ['ç']" in (
+        result.stderr
+    )
+
+
+def test_check_fails_on_a_spanish_accent_gsm7_lacks(runner: CliRunner, tmp_path: Path) -> None:
+    # é and ñ travel in GSM-7; á, í, ó and ú make the whole text UCS-2.
+    ok = _broken_copy(tmp_path / "ok", "chemical-peel/day5.sms.es.txt", "¿Qué tal? Mañana.\n")
+    assert runner.invoke(app, ["templates", "check", "--templates-dir", str(ok)]).exit_code == 0
+    bad = _broken_copy(tmp_path / "bad", "chemical-peel/day5.sms.es.txt", "Un día más.\n")
+    result = runner.invoke(app, ["templates", "check", "--templates-dir", str(bad)])
+    assert result.exit_code == 1
+    assert "chemical-peel/day5.sms.es.txt: UCS-2, not GSM-7 because of ['á', 'í']" in result.stderr
+
+
+def test_check_fails_on_a_reply_over_two_segments(runner: CliRunner, tmp_path: Path) -> None:
+    templates = _broken_copy(tmp_path, "_replies/thanks.sms.es.txt", "gracias " * 40)
+    result = runner.invoke(app, ["templates", "check", "--templates-dir", str(templates)])
+    assert result.exit_code == 1
+    assert "error: _replies/thanks.sms.es.txt: 3 SMS segments (max 2)" in result.stderr
+
+
+def test_check_fails_on_a_broken_reply_and_names_the_file(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    templates = _broken_copy(tmp_path, "_replies/ack.sms.fr.txt", "{{ clinic.horaires }}\n")
+    result = runner.invoke(app, ["templates", "check", "--templates-dir", str(templates)])
+    assert result.exit_code == 1
+    assert "_replies/ack.sms.fr.txt" in result.stderr
 
 
 def test_check_reports_a_malformed_plan(runner: CliRunner, tmp_path: Path) -> None:
@@ -215,3 +253,17 @@ def test_check_fails_when_a_language_misses_a_step(runner: CliRunner, tmp_path: 
     result = runner.invoke(app, ["templates", "check", "--templates-dir", str(templates)])
     assert result.exit_code == 1
     assert "error: chemical-peel/day5: no sms template in 'fr'" in result.stderr
+
+
+def test_check_fails_when_a_plan_does_not_speak_a_patient_language(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # A Spanish-speaking patient can be enrolled in any plan: each must have Spanish.
+    templates = tmp_path / "messages"
+    shutil.copytree(TEMPLATES, templates)
+    for path in (templates / "chemical-peel").glob("*.es.*"):
+        path.unlink()
+    result = runner.invoke(app, ["templates", "check", "--templates-dir", str(templates)])
+    assert result.exit_code == 1
+    assert "error: chemical-peel/day1: no sms template in 'es'" in result.stderr
+    assert "error: chemical-peel/day5: no email template in 'es'" in result.stderr

@@ -83,7 +83,7 @@ def test_due_plan_sms_is_rendered_sent_once_and_logged(
     assert accepted.to == "+14035551234"
     assert accepted.from_number == SENDER
     assert accepted.body.startswith("Bow Valley Skin: ")
-    assert "Alex" in accepted.body
+    assert "Call (403) 555-0148" in accepted.body
     assert accepted.status_callback == "https://followup.test/webhooks/twilio/status"
     session.expire_all()
     sent = session.get_one(ScheduledMessage, day1.id)

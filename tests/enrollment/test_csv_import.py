@@ -17,6 +17,7 @@ from followup.models import (
     AuditEvent,
     ChannelPreference,
     Clinic,
+    Language,
     MessageEvent,
     Patient,
     ScheduledMessage,
@@ -142,6 +143,27 @@ def test_imported_rows_look_like_form_enrollments(session: Session, clock: Fixed
     assert {r.channel.value for r in rows} == {"sms", "email"}
     assert patient.email == "ana@example.com"
     assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "import"))
+
+
+def test_language_column_takes_spanish_and_names_an_unknown_one(
+    session: Session, clock: FixedClock
+) -> None:
+    clinic, _ = _clinic_with_one_enrollment(session, clock)
+    text = (
+        "first_name,phone,treatment,treated_at,language\n"
+        "Lucia,403-555-7001,microneedling,2026-03-06 15:00,es\n"
+        "Hans,403-555-7002,microneedling,2026-03-06 15:00,de\n"
+    )
+    with session.begin():
+        report = import_csv(
+            session, clinic, text, templates_dir=TEMPLATES_DIR, now=clock.now(), actor="test"
+        )
+    assert [(p.line, p.field) for p in report.problems] == [(3, "language")]
+    assert "'de' is not a language we write messages in (use one of: en, fr, es)" in (
+        report.problems[0].reason
+    )
+    lucia = session.scalars(select(Patient).where(Patient.first_name == "Lucia")).one()
+    assert lucia.language is Language.ES
 
 
 def test_bulk_duplicate_rule_agrees_with_find_duplicate(

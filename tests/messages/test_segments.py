@@ -77,3 +77,15 @@ def test_accented_letters_in_the_gsm_table(char: str) -> None:
 def test_french_letters_outside_the_gsm_table(char: str) -> None:
     assert not is_gsm7(char)
     assert analyze_sms(f"Bonjour {char}").encoding == "UCS-2"
+
+
+@pytest.mark.parametrize("char", ["é", "ñ", "Ñ", "ü", "¿", "¡"])
+def test_spanish_letters_in_the_gsm_table(char: str) -> None:
+    assert is_gsm7(char)
+
+
+@pytest.mark.parametrize("char", ["á", "í", "ó", "ú", "Á", "Í", "Ó", "Ú"])
+def test_spanish_accents_outside_the_gsm_table(char: str) -> None:
+    # One of these makes a Spanish text UCS-2: 67 characters a part instead of 153.
+    assert not is_gsm7(char)
+    assert analyze_sms(f"Hola {char}").encoding == "UCS-2"

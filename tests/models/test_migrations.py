@@ -10,7 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from followup.core.db import make_engine
 from followup.models import Base
@@ -82,3 +83,90 @@ def test_the_comparison_notices_a_schema_that_differs(new_database: NewDatabase)
     engine.dispose()
     differences = _diff_against_models(url)
     assert [diff[0] for diff in differences] == ["add_index"]  # type: ignore[index]
+
+
+def _seed_at_0002(url: str) -> None:
+    """A clinic with a French patient, a treatment and a message, as 0002 stored them."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO clinic (id, slug, name, timezone, country, contact_phone,"
+            " default_send_time, quiet_start, quiet_end, urgent_sla_minutes,"
+            " normal_sla_minutes) VALUES (1, 'bow', 'Bow', 'America/Edmonton', 'CA',"
+            " '+14035550134', '10:00:00', '21:00:00', '08:00:00', 15, 120)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO patient (id, clinic_id, first_name, last_name, phone, channel,"
+            " language) VALUES (1, 1, 'Liam', '', '+15875550102', 'sms', 'fr')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO treatment (id, patient_id, kind, treated_at)"
+            " VALUES (1, 1, 'microneedling', '2026-03-07 14:00:00')"
+        )
+    engine.dispose()
+
+
+def test_0003_keeps_rows_gives_clinics_office_hours_and_accepts_spanish(
+    backend: str, new_database: NewDatabase
+) -> None:
+    url = new_database(backend).render_as_string(hide_password=False)
+    config = _alembic_config(url)
+    command.upgrade(config, "0002")
+    _seed_at_0002(url)
+
+    command.upgrade(config, "head")
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            hours = conn.execute(
+                text("SELECT office_days, office_opens_at, office_closes_at FROM clinic")
+            ).one()
+            assert (hours[0], str(hours[1])[:5], str(hours[2])[:5]) == (31, "09:00", "17:00")
+            assert conn.scalar(text("SELECT language FROM patient")) == "fr"
+            assert conn.scalar(text("SELECT count(*) FROM treatment")) == 1
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO patient (id, clinic_id, first_name, last_name, phone, channel,"
+                " language) VALUES (2, 1, 'Sofia', '', '+14035550107', 'sms', 'es')"
+            )
+        for bad in (
+            "INSERT INTO patient (id, clinic_id, first_name, last_name, phone, channel,"
+            " language) VALUES (3, 1, 'X', '', '+14035550108', 'sms', 'de')",
+            "UPDATE clinic SET office_days = 0",
+            "UPDATE clinic SET office_opens_at = office_closes_at",
+        ):
+            with pytest.raises(IntegrityError), engine.begin() as conn:
+                conn.exec_driver_sql(bad)
+    finally:
+        engine.dispose()
+    assert _diff_against_models(url) == []
+
+
+def test_0003_downgrade_refuses_while_patients_speak_spanish_and_keeps_rows_otherwise(
+    backend: str, new_database: NewDatabase
+) -> None:
+    url = new_database(backend).render_as_string(hide_password=False)
+    config = _alembic_config(url)
+    command.upgrade(config, "0002")
+    _seed_at_0002(url)
+    command.upgrade(config, "head")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE patient SET language = 'es'")
+    engine.dispose()
+    with pytest.raises(RuntimeError, match="language 'es'"):
+        command.downgrade(config, "0002")
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE patient SET language = 'fr'")
+    engine.dispose()
+    command.downgrade(config, "0002")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM treatment")) == 1
+            assert "office_days" not in {c["name"] for c in inspect(conn).get_columns("clinic")}
+    finally:
+        engine.dispose()

@@ -196,3 +196,19 @@ def test_french_patient_gets_french_pages(
     page = replies.client.get(_checkin_path(replies, world, "worse"))
     assert "Vous avez choisi : <strong>Pire</strong>" in page.text
     assert '<html lang="fr">' in page.text
+
+
+def test_spanish_patient_gets_spanish_pages(
+    engine: Engine, session_factory: sessionmaker[Session], clock: FixedClock, tmp_path: Path
+) -> None:
+    with session_factory() as session, session.begin():
+        world = make_world(session, clock, email="a@example.com", language=Language.ES)
+    replies = make_replies(engine, session_factory, clock, tmp_path)
+    page = replies.client.get(_checkin_path(replies, world, "worse"))
+    assert "Usted eligió: <strong>Peor</strong>" in page.text
+    assert '<html lang="es">' in page.text
+    done = replies.client.post(_checkin_path(replies, world, "worse"))
+    assert "Gracias, su respuesta fue enviada." in done.text
+    assert "Nos pondremos en contacto con usted" in done.text  # the worse answer, in Spanish
+    unsubscribe = replies.client.get(_unsubscribe_path(replies, world))
+    assert "¿Dejar de recibir los mensajes de seguimiento?" in unsubscribe.text

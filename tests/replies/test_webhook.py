@@ -341,13 +341,37 @@ def test_a_retried_better_does_not_overwrite_a_later_worse(
         assert treatment.checkin_answer is CheckinAnswer.WORSE
 
 
-def test_other_reply_goes_to_the_inbox_without_advice(replies: Replies, world: World) -> None:
+def test_other_reply_goes_to_the_inbox_and_is_acknowledged_with_hours_and_when_to_call(
+    replies: Replies, world: World
+) -> None:
     response = replies.text("Can I wear makeup to a wedding on Saturday?")
-    assert "<Message>" not in response.text
+    assert "We read messages Monday to Friday, 9 am to 5 pm." in response.text
+    assert "call (403) 555-0134" in response.text
+    assert "call 911 now" in response.text
     with replies.sessions() as session:
         escalation = session.scalars(select(Escalation)).one()
         assert escalation.priority is EscalationPriority.INBOX
         assert _alerts(session) == []  # the inbox pages nobody
+
+
+def test_a_conversation_is_acknowledged_once_per_window(
+    replies: Replies, world: World, clock: FixedClock
+) -> None:
+    assert "<Message>" in replies.text("Quick question about my serum").text
+    clock.advance(timedelta(minutes=10))
+    assert "<Message>" not in replies.text("It's the vitamin C one").text
+    clock.advance(timedelta(hours=3, minutes=49))
+    assert "<Message>" not in replies.text("Also, can I exercise?").text
+    clock.advance(timedelta(minutes=2))  # 4 h 1 min after the first acknowledgement
+    assert "<Message>" in replies.text("And can I use retinol?").text
+    assert replies.count(Escalation) == 4  # each still waits in the inbox
+
+
+def test_a_reply_after_stop_is_not_acknowledged(replies: Replies, world: World) -> None:
+    replies.text("STOP")
+    response = replies.text("Sorry, what was that cream called?")
+    assert "<Message>" not in response.text
+    assert replies.count(Escalation) == 1
 
 
 def test_stop_with_a_red_flag_still_reaches_staff(replies: Replies, world: World) -> None:
@@ -368,6 +392,17 @@ def test_french_patient_gets_french_replies(
     replies = make_replies(engine, session_factory, clock, tmp_path)
     assert "notre équipe vous contactera" in replies.text("pire").text.lower()
     assert "désabonné" in replies.text("ARRET").text
+
+
+def test_spanish_patient_gets_spanish_replies(
+    engine: Engine, session_factory: sessionmaker[Session], clock: FixedClock, tmp_path: Path
+) -> None:
+    # The carrier keywords and WORSE work whatever the language; the answer is Spanish.
+    with session_factory() as session, session.begin():
+        make_world(session, clock, language=Language.ES)
+    replies = make_replies(engine, session_factory, clock, tmp_path)
+    assert "Nos pondremos en contacto con usted" in replies.text("WORSE").text
+    assert "se dio de baja" in replies.text("STOP").text
 
 
 def test_shared_phone_stop_opts_out_everyone_at_that_number(

@@ -4,6 +4,7 @@ actions, the patient page and its actions, enrollment with preview, templates, s
 from __future__ import annotations
 
 import re
+from datetime import time
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -11,9 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from followup.models import (
     AuditEvent,
+    Clinic,
     Escalation,
     EscalationStatus,
     InboundMessage,
+    Language,
     MessageKind,
     MessageStatus,
     Patient,
@@ -203,6 +206,25 @@ def test_enroll_previews_then_confirms(
     assert "Nora Blake is enrolled" in done
 
 
+def test_enroll_offers_spanish_and_refuses_an_unknown_language(
+    staff_client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    page = staff_client.get("/enroll").text
+    assert '<option value="es" >Español</option>' in page
+    token = csrf_from(page)
+    unknown = staff_client.post(
+        "/enroll", data={"csrf_token": token, **_enroll_form(language="de", step="confirm")}
+    )
+    assert unknown.status_code == 422
+    assert 'id="err-language"' in unknown.text
+    assert "is not a language we write messages in (use one of: en, fr, es)" in unknown.text
+    done = _post(staff_client, "/enroll", "/enroll", _enroll_form(language="es", step="confirm"))
+    assert "Nora Blake is enrolled" in done
+    with session_factory() as session:
+        nora = session.scalars(select(Patient).where(Patient.first_name == "Nora")).one()
+        assert nora.language is Language.ES
+
+
 def test_enroll_shows_field_errors_and_duplicates(staff_client: TestClient) -> None:
     token = csrf_from(staff_client.get("/enroll").text)
     bad = staff_client.post("/enroll", data={"csrf_token": token, **_enroll_form(phone="12")})
@@ -269,6 +291,43 @@ def test_settings_save_timing_on_call_and_staff(
         {"email": "new@a.example", "password": "a-long-enough-pass", "role": "staff"},
     )
     assert "Staff account created." in ok
+
+
+def test_settings_office_hours_are_validated_audited_and_shown_in_each_language(
+    staff_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
+    session_factory: sessionmaker[Session],
+) -> None:
+    page = staff_client.get("/settings").text
+    assert "Monday to Friday, 9 am to 5 pm" in page  # the default
+    token = csrf_from(page)
+
+    def save(days: list[str], opens: str, closes: str) -> str:
+        form = {"csrf_token": token, "office_opens_at": opens, "office_closes_at": closes}
+        response = staff_client.post("/settings/office-hours", data={**form, "office_days": days})
+        assert response.status_code == 200, response.text
+        return response.text
+
+    saved = save(["mon", "wed", "sat"], "10:00", "14:00")
+    assert "Office hours saved." in saved
+    assert "Monday, Wednesday and Saturday, 10 am to 2 pm" in saved
+    assert "le lundi, le mercredi et le samedi, de 10 h à 14 h" in saved
+    assert "los lunes, miércoles y sábados, de 10:00 a 14:00" in saved
+    assert "Not saved: office hours must close later in the day than they open" in save(
+        ["mon"], "17:00", "09:00"
+    )
+    assert "Not saved: choose at least one day" in save([], "09:00", "17:00")
+    with session_factory() as session:
+        clinic = session.get_one(Clinic, two_clinics[0].clinic.id)
+        assert (clinic.office_days, clinic.office_opens_at) == (0b0100101, time(10, 0))
+        [event] = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "settings.office_hours")
+        ).all()
+    assert event.detail["changed"] == {
+        "office_days": "mon,wed,sat",
+        "office_opens_at": "10:00",
+        "office_closes_at": "14:00",
+    }
 
 
 def test_audit_log_lists_views_for_admins(staff_client: TestClient) -> None:

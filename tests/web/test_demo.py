@@ -13,7 +13,9 @@ from followup.models import (
     Escalation,
     EscalationPriority,
     EscalationStatus,
+    Language,
     MessageStatus,
+    Patient,
     ScheduledMessage,
 )
 from tests.webapp import make_client, sign_in
@@ -42,6 +44,9 @@ def test_demo_seeds_every_stage_once(
     assert statuses[MessageStatus.UNDELIVERED] == 1
     assert statuses[MessageStatus.SCHEDULED] >= 5
     assert open_by_priority == {EscalationPriority.URGENT: 1, EscalationPriority.INBOX: 1}
+    with session_factory() as session:
+        languages = set(session.scalars(select(Patient.language)))
+    assert languages == {Language.EN, Language.FR, Language.ES}
 
 
 def test_demo_pages_show_meaningful_content(
@@ -61,6 +66,7 @@ def test_demo_pages_show_meaningful_content(
     assert "Zoe Martin" in client.get("/escalations?status=resolved").text
     ava = client.get("/patients?page=1").text
     assert "delivered" in ava
+    assert "Sofía Ramírez" in ava
     settings = client.get("/settings").text
     assert "Dr. Okafor (on call)" in settings
     assert "frontdesk@bowriver.example" in settings

@@ -1,5 +1,5 @@
 """Clinic settings that admins change from the dashboard: time zone, send time, quiet hours,
-escalation SLAs, on-call contacts and staff accounts. Each change is audited."""
+escalation SLAs, office hours, on-call contacts and staff accounts. Each change is audited."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from followup.admin.clinics import ClinicError, create_staff, parse_timezone
 from followup.core.audit import record_audit
 from followup.core.phones import InvalidPhone, normalize_phone
+from followup.messages.office_hours import DAY_CODES, OfficeHours, OfficeHoursError
 from followup.models import Clinic, OnCallContact, Role, StaffUser
 
 
@@ -79,6 +80,43 @@ def update_timing(
     for name in changed:
         setattr(clinic, name, getattr(timing, name))
     _audit(session, admin, "settings.timing", ("clinic", clinic.id), now, changed=changed)
+
+
+def office_hours_from_form(days: list[str], opens: time, closes: time) -> OfficeHours:
+    """The office hours an admin ticked and typed; SettingsError names what is wrong."""
+    unknown = [day for day in days if day not in DAY_CODES]
+    if unknown:
+        raise SettingsError("office_days", f"not days of the week: {', '.join(unknown)}")
+    try:
+        return OfficeHours(frozenset(DAY_CODES.index(day) for day in days), opens, closes)
+    except OfficeHoursError as exc:
+        raise SettingsError(exc.field, str(exc)) from None
+
+
+def update_office_hours(
+    session: Session, clinic: Clinic, hours: OfficeHours, admin: StaffUser, now: datetime
+) -> None:
+    """Change when staff read patients' texts: the acknowledgement of a reply that needs a
+    person tells the patient these hours, from the next reply on."""
+    before = OfficeHours.of(clinic)
+    # The audit log shows days and times as people write them, not the stored bit set.
+    changed = {
+        name: shown
+        for name, shown, was in (
+            ("office_days", _day_codes(hours.days), _day_codes(before.days)),
+            ("office_opens_at", hours.opens.strftime("%H:%M"), before.opens.strftime("%H:%M")),
+            ("office_closes_at", hours.closes.strftime("%H:%M"), before.closes.strftime("%H:%M")),
+        )
+        if shown != was
+    }
+    clinic.office_days = hours.mask
+    clinic.office_opens_at = hours.opens
+    clinic.office_closes_at = hours.closes
+    _audit(session, admin, "settings.office_hours", ("clinic", clinic.id), now, changed=changed)
+
+
+def _day_codes(days: frozenset[int]) -> str:
+    return ",".join(DAY_CODES[day] for day in sorted(days))
 
 
 def add_on_call(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from followup.core.passwords import hash_password
 from followup.core.phones import normalize_phone
+from followup.messages.office_hours import OfficeHours
 from followup.messages.plans import SendRules
 from followup.models import Clinic, Role, StaffUser
 
@@ -63,6 +64,7 @@ def create_clinic(
     contact_email: str | None = None,
     default_send_time: time = time(10, 0),
     sms_name: str | None = None,
+    office_hours: OfficeHours | None = None,
 ) -> Clinic:
     if not name.strip():
         raise ClinicError("clinic name is empty")
@@ -86,6 +88,10 @@ def create_clinic(
         contact_email=contact_email,
         default_send_time=default_send_time,
     )
+    if office_hours is not None:  # else the model's default, Monday to Friday 9 to 5
+        clinic.office_days = office_hours.mask
+        clinic.office_opens_at = office_hours.opens
+        clinic.office_closes_at = office_hours.closes
     session.add(clinic)
     session.flush()
     return clinic

@@ -58,7 +58,9 @@ class EnrollmentIn(BaseModel):
     )
     treated_at: Instant = Field(description="When the treatment took place, with an offset.")
     channel: ChannelPreference = ChannelPreference.SMS
-    language: Language = Language.EN
+    language: Language = Field(
+        Language.EN, description="The language of the patient's messages: en, fr or es."
+    )
     practitioner: Text | None = Field(None, max_length=200)
     consent_method: Text = Field("in_clinic", min_length=1, max_length=40)
 

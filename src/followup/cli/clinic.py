@@ -12,6 +12,13 @@ from followup.cli.common import console, fail, read_secret_from_stdin, runtime
 from followup.core.db import transaction
 from followup.core.passwords import WeakPassword
 from followup.core.phones import InvalidPhone
+from followup.messages.office_hours import (
+    OfficeHours,
+    OfficeHoursError,
+    describe_office_hours,
+    parse_days,
+    parse_times,
+)
 from followup.models import Clinic, Role
 
 clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
@@ -28,8 +35,19 @@ def add_clinic(
     sender: str | None = typer.Option(None, help="The SMS number messages come from."),
     email: str | None = typer.Option(None, help="Clinic contact email."),
     sms_name: str | None = typer.Option(None, help="Short name for SMS bodies (max 40)."),
+    office_days: str = typer.Option(
+        "mon-fri", help="Days staff read patients' texts, e.g. mon-fri or mon,wed,fri."
+    ),
+    office_hours: str = typer.Option(
+        "09:00-17:00", help="When on those days, clinic time, e.g. 08:30-16:30."
+    ),
 ) -> None:
     """Create a clinic."""
+    try:
+        hours = OfficeHours(parse_days(office_days), *parse_times(office_hours))
+    except OfficeHoursError as exc:
+        option = "--office-days" if exc.field == "office_days" else "--office-hours"
+        fail(f"{option}: {exc}")
     with runtime() as rt:
         try:
             with transaction(rt.sessions) as session:
@@ -43,19 +61,23 @@ def add_clinic(
                     sender_number=sender,
                     contact_email=email,
                     sms_name=sms_name,
+                    office_hours=hours,
                 )
                 created = clinic.slug
         except (ClinicError, InvalidPhone) as exc:
             fail(str(exc))
-    console.print(f"clinic created: {created}")
+    words = describe_office_hours(hours, "en")
+    console.print(f"clinic created: {created}; reads messages {words}", soft_wrap=True)
 
 
 @clinic_app.command("list")
 def list_clinics() -> None:
-    """List clinics."""
+    """List clinics, with the hours their staff read patients' texts."""
     with runtime() as rt, rt.sessions() as session:
         for clinic in session.scalars(select(Clinic).order_by(Clinic.slug)):
-            console.print(f"{clinic.slug}\t{clinic.name}\t{clinic.timezone}")
+            hours = describe_office_hours(OfficeHours.of(clinic), "en")
+            line = f"{clinic.slug}\t{clinic.name}\t{clinic.timezone}\t{hours}"
+            console.print(line, soft_wrap=True, highlight=False)
 
 
 @staff_app.command("add")

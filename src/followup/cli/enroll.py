@@ -16,7 +16,7 @@ from followup.cli.common import console, fail, parse_instant, runtime
 from followup.cli.importing import import_csv_file
 from followup.core.db import transaction
 from followup.core.phones import mask_phone
-from followup.enrollment.enroll import EnrollmentError, EnrollmentRequest, enroll
+from followup.enrollment.enroll import EnrollmentError, EnrollmentRequest, enroll, parse_language
 from followup.messages.plans import to_local
 from followup.models import ChannelPreference, Language
 
@@ -32,7 +32,7 @@ def enroll_command(
     treatment: str = typer.Option("microneedling", help="Treatment kind (the plan's name)."),
     treated_at: str | None = typer.Option(None, help="ISO time; without offset it is clinic time."),
     channel: ChannelPreference = typer.Option(ChannelPreference.SMS, help="sms, email or both."),
-    lang: Language = typer.Option(Language.EN, help="en or fr."),
+    lang: str = typer.Option(Language.EN.value, help="The patient's language: en, fr or es."),
     practitioner: str | None = typer.Option(None, help="Who did the treatment."),
     consent: str = typer.Option("in_clinic", help="How consent to messages was given."),
     csv: Path | None = typer.Option(None, "--csv", help="Enroll every row of this CSV file."),
@@ -53,7 +53,7 @@ def enroll_command(
             treatment=treatment,
             treated_at=parse_instant(treated_at, tz, option="--treated-at"),
             channel=channel,
-            language=lang,
+            language=parse_language(lang),
             practitioner=practitioner,
             consent_method=consent,
         ),

@@ -11,27 +11,35 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from followup.messages.automatic import (
+    CLINIC_FREE_REPLIES,
+    REPLIES_WITHOUT_CLINIC,
+    REPLY_NAMES,
+    ReplyTextError,
+    ReplyTexts,
+    SampleClinic,
+)
 from followup.messages.plans import PlanError, load_plan
 from followup.messages.rendering import (
+    LANGUAGES,
     Channel,
     MessageRenderer,
+    SmsBudget,
     TemplateRef,
     TemplateRenderError,
     default_templates_dir,
     sample_context,
+    sms_budget,
 )
-from followup.messages.segments import is_gsm7
+from followup.messages.segments import analyze_sms, is_gsm7
 
 templates_app = typer.Typer(
     help="Check message templates.", no_args_is_help=True, add_completion=False
 )
 
-# Carriers bill per segment and some split long messages badly: 2 is the budget we
-# design for, 3 is the hard ceiling (a clinic name or patient name longer than the
-# sample's can add a little).
-SMS_SEGMENTS_WARN = 2
-SMS_SEGMENTS_MAX = 3
 CHANNELS: tuple[Channel, ...] = ("sms", "email")
+# The sample clinic's number as `display_phone` prints it in each language's sample.
+_SAMPLE_PHONES = {"fr": "+15145550148"}
 
 
 @dataclass
@@ -71,37 +79,80 @@ def _check_one(renderer: MessageRenderer, ref: TemplateRef, report: CheckReport)
         )
         return
     sms = renderer.render_sms(ref.plan, ref.step, ref.lang, context)
-    analysis = sms.analysis
+    _add_sms(report, sms.template, sms.body, sms_budget(ref.lang), common)
+
+
+def _add_sms(
+    report: CheckReport,
+    template: str,
+    body: str,
+    budget: SmsBudget,
+    common: dict[str, object],
+) -> None:
+    """One rendered SMS in the report, with an error for each way it is over its budget
+    (carriers bill per segment; README, "Languages and SMS encoding")."""
+    analysis = analyze_sms(body)
     report.rendered.append(
         {
-            "template": sms.template,
+            "template": template,
             **common,
-            "body": sms.body,
+            "body": body,
             "encoding": analysis.encoding,
             "segments": analysis.segments,
             "units": analysis.units,
+            "budget": f"{budget.encoding} ≤{budget.segments}",
         }
     )
-    if analysis.segments > SMS_SEGMENTS_MAX:
-        report.errors.append(
-            f"{sms.template}: {analysis.segments} SMS segments (max {SMS_SEGMENTS_MAX})"
-        )
-    elif analysis.segments > SMS_SEGMENTS_WARN:
-        report.warnings.append(f"{sms.template}: {analysis.segments} SMS segments")
+    problems = budget.problems(analysis)
     if analysis.encoding != "GSM-7":
-        odd = sorted({char for char in sms.body if ord(char) > 0x7F and not is_gsm7(char)})
-        report.warnings.append(
-            f"{sms.template}: not GSM-7 (sent as UCS-2, 70 chars per segment) because of {odd}"
-        )
+        odd = sorted({char for char in body if ord(char) > 0x7F and not is_gsm7(char)})
+        problems = [f"{p} because of {odd}" if p.startswith("UCS-2") else p for p in problems]
+    report.errors.extend(f"{template}: {problem}" for problem in problems)
+
+
+def _check_replies(templates_dir: Path, report: CheckReport) -> None:
+    """Render every automatic reply found under `_replies/` with the sample clinic and,
+    for the answers that can go out without one, with no clinic."""
+    texts = ReplyTexts(templates_dir)
+    for name in REPLY_NAMES:
+        for path in sorted((templates_dir / "_replies").glob(f"{name}.sms.*.txt")):
+            lang = path.name.split(".")[-2]
+            for label, clinic in _reply_cases(name, lang):
+                try:
+                    body = texts.reply(name, lang, clinic)
+                except ReplyTextError as exc:
+                    report.errors.append(str(exc))
+                    break
+                common: dict[str, object] = {
+                    "channel": "sms",
+                    "lang": lang,
+                    "plan": "_replies",
+                    "step": name + label,
+                }
+                budget = sms_budget(lang, reply=True)
+                _add_sms(report, f"_replies/{path.name}{label}", body, budget, common)
+
+
+def _reply_cases(name: str, lang: str) -> list[tuple[str, SampleClinic | None]]:
+    sample = sample_context(lang)["clinic"]
+    assert isinstance(sample, dict)
+    clinic = SampleClinic(str(sample["name"]), _SAMPLE_PHONES.get(lang, "+14035550148"))
+    cases: list[tuple[str, SampleClinic | None]] = []
+    if name not in CLINIC_FREE_REPLIES:
+        cases.append(("", clinic))
+    if name in REPLIES_WITHOUT_CLINIC:
+        cases.append((" (no clinic)", None))
+    return cases
 
 
 def _missing_templates(templates_dir: Path, refs: list[TemplateRef]) -> list[str]:
-    # A plan that speaks a language must speak it at every step on every channel:
-    # otherwise the worker fails on that patient's message, days after enrollment.
+    # A plan must speak every patient language (and any other it speaks) at every step on
+    # every channel: otherwise the worker fails on that patient's message, days after
+    # enrollment.
     present = set(refs)
     missing: list[str] = []
     for plan in sorted({ref.plan for ref in refs}):
-        langs = sorted({ref.lang for ref in refs if ref.plan == plan})
+        langs = sorted({ref.lang for ref in refs if ref.plan == plan} | set(LANGUAGES))
         for step in load_plan(templates_dir, plan).steps:
             for channel in CHANNELS:
                 missing.extend(
@@ -129,12 +180,13 @@ def run_check(templates_dir: Path) -> CheckReport:
             _check_one(renderer, ref, report)
         except TemplateRenderError as exc:
             report.errors.append(str(exc))
+    _check_replies(templates_dir, report)
     return report
 
 
 def _print_table(report: CheckReport) -> None:
     table = Table(title="Message templates rendered with sample data")
-    for column in ("plan/step", "channel", "lang", "encoding", "segments", "length"):
+    for column in ("plan/step", "channel", "lang", "encoding", "segments", "length", "budget"):
         table.add_column(column, no_wrap=True)
     for item in report.rendered:
         is_sms = item["channel"] == "sms"
@@ -145,6 +197,7 @@ def _print_table(report: CheckReport) -> None:
             str(item["encoding"]) if is_sms else "-",
             str(item["segments"]) if is_sms else "-",
             str(item["units"]) if is_sms else f"{len(str(item['body']))} chars",
+            str(item["budget"]) if is_sms else "-",
         )
     Console().print(table)
 

@@ -29,6 +29,8 @@ from followup.models import (
 _MONTHS = {
     "en": "January February March April May June July August September October November December",
     "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre "
+    "diciembre",
 }
 
 
@@ -212,10 +214,12 @@ def _format_day(day: date, lang: str) -> str:
 
 
 def format_day(day: date, lang: str) -> str:
-    """ "March 7, 2026" / "7 mars 2026" (no locale database needed)."""
+    """ "March 7, 2026" / "7 mars 2026" / "7 de marzo de 2026" (no locale database needed)."""
     month = _MONTHS.get(lang, _MONTHS["en"]).split()[day.month - 1]
     if lang == "fr":
         return f"{'1er' if day.day == 1 else day.day} {month} {day.year}"
+    if lang == "es":
+        return f"{day.day} de {month} de {day.year}"
     return f"{month} {day.day}, {day.year}"
 
 

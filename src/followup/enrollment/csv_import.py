@@ -32,10 +32,11 @@ from followup.enrollment.enroll import (
     EnrollmentError,
     EnrollmentRequest,
     ValidEnrollment,
+    parse_language,
     validate_with_plans,
 )
 from followup.messages.plans import Plan, PlanError, load_plan
-from followup.models import ChannelPreference, Clinic, Language
+from followup.models import ChannelPreference, Clinic
 
 REQUIRED = ("first_name", "phone", "treatment", "treated_at")
 OPTIONAL = ("last_name", "email", "timezone", "channel", "language", "practitioner", "consent")
@@ -43,7 +44,7 @@ MAX_ROWS = 50_000
 _OFFSET = re.compile(r"^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?$")
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-_E = TypeVar("_E", ChannelPreference, Language)
+_E = TypeVar("_E", bound=ChannelPreference)
 
 
 class ImportFileError(ValueError):
@@ -98,7 +99,7 @@ def parse_row(cells: dict[str, str], clinic_tz: ZoneInfo) -> EnrollmentRequest:
         treatment=cells["treatment"],
         treated_at=_treated_at(cells["treated_at"], zone, explicit=bool(cells.get("timezone"))),
         channel=_choice(ChannelPreference, cells.get("channel") or "sms", "channel"),
-        language=_choice(Language, cells.get("language") or "en", "language"),
+        language=parse_language(cells.get("language") or "en"),
         practitioner=cells.get("practitioner") or None,
         consent_method=cells.get("consent") or "in_clinic",
     )

@@ -92,6 +92,17 @@ class EnrollmentResult:
     stop_received_at: datetime | None = None
 
 
+def parse_language(raw: str) -> Language:
+    """A patient's language as typed in a form, a CSV cell or an option ("ES" is es)."""
+    try:
+        return Language(raw.strip().lower())
+    except ValueError:
+        choices = ", ".join(language.value for language in Language)
+        raise EnrollmentError(
+            "language", f"{raw!r} is not a language we write messages in (use one of: {choices})"
+        ) from None
+
+
 def validate_enrollment(
     clinic: Clinic, request: EnrollmentRequest, *, templates_dir: Path, now: datetime
 ) -> ValidEnrollment:

@@ -3,6 +3,8 @@
 Templates live beside the plan templates, so a clinic edits them the same way::
 
     _replies/<name>.sms.<lang>.txt      opt_out, opt_in, help, worse, urgent, thanks,
+                                        ack (a reply nobody is paged for: the clinic's
+                                        reading hours and when to call),
                                         delayed (the database is down: no clinic known)
     _alerts/escalation.sms.en.txt       on-call SMS
     _alerts/escalation.email.en.{subject.txt,txt}
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from functools import cache
 from pathlib import Path
 from typing import Protocol
@@ -23,14 +26,21 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from followup.core.phones import display_phone
+from followup.messages.office_hours import OfficeHours, describe_office_hours
 
-REPLY_NAMES = ("opt_out", "opt_in", "help", "worse", "urgent", "thanks", "delayed")
+REPLY_NAMES = ("opt_out", "opt_in", "help", "worse", "urgent", "thanks", "ack", "delayed")
+# Answers that may go out with no clinic known (a number nobody owns texted STOP or HELP;
+# the database is down): their templates must read well without a name or a phone.
+REPLIES_WITHOUT_CLINIC = frozenset({"opt_out", "help", "ack", "delayed"})
+# Answers that never name a clinic, even when one is known.
+CLINIC_FREE_REPLIES = frozenset({"delayed"})
 # Replies differ only by name, language and clinic: a few per clinic. The bound keeps a
 # process serving many clinics from growing without limit.
 _MAX_CACHED_REPLIES = 4096
 _SLA_WORDS = {
     "en": ("minute", "minutes", "hour", "hours"),
     "fr": ("minute", "minutes", "heure", "heures"),
+    "es": ("minuto", "minutos", "hora", "horas"),
 }
 
 
@@ -45,6 +55,12 @@ class ClinicLike(Protocol):
     def urgent_sla_minutes(self) -> int: ...
     @property
     def normal_sla_minutes(self) -> int: ...
+    @property
+    def office_days(self) -> int: ...
+    @property
+    def office_opens_at(self) -> time: ...
+    @property
+    def office_closes_at(self) -> time: ...
 
 
 class EscalationLike(Protocol):
@@ -68,7 +84,8 @@ class StaffAlert:
 
 
 def promised_time(minutes: int, lang: str) -> str:
-    """'2 hours', '15 minutes', '1 heure': the clinic's promise, in the patient's words."""
+    """'2 hours', '15 minutes', '1 heure', '2 horas': the clinic's promise, in the
+    patient's words."""
     one_min, many_min, one_hour, many_hours = _SLA_WORDS.get(lang, _SLA_WORDS["en"])
     if minutes >= 60 and minutes % 60 == 0:
         hours = minutes // 60
@@ -90,17 +107,17 @@ class ReplyTexts:
             cache_size=-1,
             auto_reload=False,
         )
-        self._replies: dict[tuple[str, str, str, str, int], str] = {}
+        self._replies: dict[tuple[str, str, str, str, str, int], str] = {}
         self._known: dict[str, bool] = {}
 
     def reply(self, name: str, lang: str, clinic: ClinicLike | None) -> str:
         """The auto-reply `name` in `lang` (English when that language has no file)."""
         lang = lang if self._has(f"_replies/{name}.sms.{lang}.txt") else "en"
-        context = _clinic_context(clinic)
+        context = _clinic_context(clinic, lang)
         minutes = clinic.normal_sla_minutes if clinic else 120
         # Every input of the template is in the key, so a clinic edited since is a new
         # key; rendering cost as much as the rest of answering a check-in.
-        key = (name, lang, context["name"], context["phone"], minutes)
+        key = (name, lang, context["name"], context["phone"], context["hours"], minutes)
         text = self._replies.get(key)
         if text is None:
             values = {"clinic": context, "promised": promised_time(minutes, lang)}
@@ -118,7 +135,7 @@ class ReplyTexts:
         urgent = escalation.priority == "urgent"
         minutes = clinic.urgent_sla_minutes if urgent else clinic.normal_sla_minutes
         context = {
-            "clinic": _clinic_context(clinic),
+            "clinic": _clinic_context(clinic, "en"),
             "escalation": {
                 "id": escalation.id,
                 "urgent": urgent,
@@ -153,10 +170,35 @@ class ReplyTexts:
             raise ReplyTextError(f"{name}: {exc}") from exc
 
 
-def _clinic_context(clinic: ClinicLike | None) -> dict[str, str]:
+def _clinic_context(clinic: ClinicLike | None, lang: str) -> dict[str, str]:
     if clinic is None:
-        return {"name": "", "phone": ""}
-    return {"name": clinic.name, "phone": _display_phone(clinic.contact_phone)}
+        return {"name": "", "phone": "", "hours": ""}
+    return {
+        "name": clinic.name,
+        "phone": _display_phone(clinic.contact_phone),
+        "hours": _hours_words(
+            clinic.office_days, clinic.office_opens_at, clinic.office_closes_at, lang
+        ),
+    }
+
+
+@cache
+def _hours_words(days: int, opens: time, closes: time, lang: str) -> str:
+    # A few clinics, three languages: worded once, not on every reply.
+    return describe_office_hours(OfficeHours.from_columns(days, opens, closes), lang)
+
+
+@dataclass(frozen=True)
+class SampleClinic:
+    """A clinic for checks and previews: the long sample name, default SLAs and hours."""
+
+    name: str
+    contact_phone: str
+    urgent_sla_minutes: int = 15
+    normal_sla_minutes: int = 120
+    office_days: int = 0b0011111
+    office_opens_at: time = time(9, 0)
+    office_closes_at: time = time(17, 0)
 
 
 @cache

@@ -15,6 +15,7 @@ autoescaped only in ``.html`` files.
 
 from __future__ import annotations
 
+import copy
 import re
 import traceback
 from collections.abc import Mapping
@@ -35,14 +36,16 @@ __all__ = [
     "MessageRenderer",
     "RenderedEmail",
     "RenderedSms",
+    "SmsBudget",
     "TemplateRef",
     "TemplateRenderError",
     "default_templates_dir",
     "sample_context",
+    "sms_budget",
 ]
 
 Channel = Literal["sms", "email"]
-LANGUAGES = ("en", "fr")
+LANGUAGES = ("en", "fr", "es")
 
 _FILE_RE = re.compile(
     r"^(?P<step>[a-z0-9][a-z0-9_-]*)\.(?P<channel>sms|email)\.(?P<lang>[a-z]{2}(?:-[A-Z]{2})?)"
@@ -50,6 +53,40 @@ _FILE_RE = re.compile(
 )
 _SPACES_RE = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
+
+
+@dataclass(frozen=True)
+class SmsBudget:
+    """What one SMS may cost: the encoding it must travel in and its most segments."""
+
+    encoding: Literal["GSM-7", "UCS-2"]
+    segments: int
+
+    def problems(self, analysis: SmsAnalysis) -> list[str]:
+        """Why `analysis` is over this budget (empty when it is within it)."""
+        problems = []
+        if analysis.encoding != self.encoding:
+            problems.append(f"{analysis.encoding}, not {self.encoding}")
+        if analysis.segments > self.segments:
+            problems.append(f"{analysis.segments} SMS segments (max {self.segments})")
+        return problems
+
+
+# Every language's texts travel as GSM-7 (153 characters a segment once split, against
+# 67 for UCS-2). Spanish too: its templates use only the accents GSM-7 carries (é, ñ, ü,
+# ¿, ¡) and choose words that need no á, í, ó or ú; in UCS-2 the when-to-call list alone
+# would take two segments (README, "Languages and SMS encoding").
+SMS_ENCODINGS: dict[str, Literal["GSM-7", "UCS-2"]] = {"en": "GSM-7", "fr": "GSM-7", "es": "GSM-7"}
+# A plan step carries the day's advice and the complete list of reasons to call and to
+# call 911: three segments. Automatic replies say one thing each: two.
+PLAN_SMS_SEGMENTS = 3
+REPLY_SMS_SEGMENTS = 2
+
+
+def sms_budget(lang: str, *, reply: bool = False) -> SmsBudget:
+    """The budget of a plan SMS (or, with `reply`, an automatic reply) in `lang`."""
+    segments = REPLY_SMS_SEGMENTS if reply else PLAN_SMS_SEGMENTS
+    return SmsBudget(SMS_ENCODINGS.get(lang, "GSM-7"), segments)
 
 
 class TemplateRenderError(Exception):
@@ -200,24 +237,34 @@ def sample_context(lang: str = "en") -> dict[str, object]:
     """Realistic sample data for previews and checks, with a long (40-character) clinic name.
 
     The long name is deliberate: SMS segment checks should see the worst realistic case.
+    Phone numbers are as `display_phone` prints them, which is what messages carry.
     """
     links = {
         outcome: f"https://followup.example.org/r/7QK2M9/{outcome}"
         for outcome in ("better", "same", "worse")
     }
     links["unsubscribe"] = "https://followup.example.org/u/7QK2M9"
-    if lang == "fr":
-        return {
-            "patient": {"first_name": "Anne-Sophie"},
-            "clinic": {"name": "Clinique de dermatologie du Plateau-Mont", "phone": "514 555-0148"},
-            "treatment": {"label": "microneedling", "treated_on": "7 mars 2026"},
-            "step": {"day": 1},
-            "links": links,
-        }
-    return {
+    # A deep copy: callers change the sample (a longer name, another day) for their case.
+    sample = copy.deepcopy(_SAMPLES.get(lang, _SAMPLES["en"]))
+    return {**sample, "step": {"day": 1}, "links": links}
+
+
+_SAMPLES: dict[str, dict[str, object]] = {
+    "en": {
         "patient": {"first_name": "Alexandra"},
         "clinic": {"name": "Bow Valley Skin & Laser Clinic, Downtown", "phone": "(403) 555-0148"},
         "treatment": {"label": "microneedling", "treated_on": "March 7, 2026"},
-        "step": {"day": 1},
-        "links": links,
-    }
+    },
+    "fr": {
+        "patient": {"first_name": "Anne-Sophie"},
+        "clinic": {"name": "Clinique de dermatologie du Plateau-Mont", "phone": "(514) 555-0148"},
+        "treatment": {"label": "microneedling", "treated_on": "7 mars 2026"},
+    },
+    "es": {
+        # A name with "í": Spanish SMS must not depend on the patient's name (it would
+        # make them UCS-2); emails greet the patient by name.
+        "patient": {"first_name": "María José"},
+        "clinic": {"name": "Centro de Estética y Piel del Valle, Sur", "phone": "(403) 555-0148"},
+        "treatment": {"label": "microneedling", "treated_on": "7 de marzo de 2026"},
+    },
+}

@@ -84,6 +84,7 @@ class ChannelPreference(StrEnum):
 class Language(StrEnum):
     EN = "en"
     FR = "fr"
+    ES = "es"
 
 
 class MessageKind(StrEnum):

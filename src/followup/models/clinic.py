@@ -4,14 +4,33 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, Time, UniqueConstraint, func
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.models.base import Base, Role, str_enum
 
+# Monday to Friday as a bit set of date.weekday() numbers (bit 0 is Monday).
+WEEKDAYS_MASK = 0b0011111
+
 
 class Clinic(Base):
     __tablename__ = "clinic"
+    __table_args__ = (
+        # A clinic reads its messages on at least one day, and within one day: the
+        # acknowledgement of a reply tells patients these hours.
+        CheckConstraint("office_days BETWEEN 1 AND 127", name="office_days"),
+        CheckConstraint("office_opens_at < office_closes_at", name="office_hours_order"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
@@ -31,6 +50,11 @@ class Clinic(Base):
     urgent_sla_minutes: Mapped[int] = mapped_column(Integer, default=15)
     normal_sla_minutes: Mapped[int] = mapped_column(Integer, default=120)
     retention_days: Mapped[int | None] = mapped_column(Integer)
+    # When staff read patients' texts (clinic-local): the days as a bit set of
+    # date.weekday() numbers, and one opening and closing time for those days.
+    office_days: Mapped[int] = mapped_column(Integer, default=WEEKDAYS_MASK)
+    office_opens_at: Mapped[time] = mapped_column(Time, default=time(9, 0))
+    office_closes_at: Mapped[time] = mapped_column(Time, default=time(17, 0))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     staff: Mapped[list[StaffUser]] = relationship(back_populates="clinic")

@@ -58,7 +58,7 @@ def delayed_reply(runtime: Runtime, sms: InboundSms) -> str | None:
     classification = classify_sms(deps, sms)
     if not (classification.urgent or classification.intent is Intent.WORSE):
         return None
-    # Without the database the patient's language is unknown: the text has both.
+    # Without the database the patient's language is unknown: the text has all three.
     return answer_text(deps, "delayed", "en", None)
 
 

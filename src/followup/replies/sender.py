@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, select
@@ -32,6 +32,10 @@ class ClinicFacts:
     urgent_sla_minutes: int
     normal_sla_minutes: int
     sender_number: str | None
+    # When staff read messages: the acknowledgement of a reply says so.
+    office_days: int
+    office_opens_at: time
+    office_closes_at: time
 
     @classmethod
     def of(cls, clinic: Clinic) -> ClinicFacts:
@@ -73,6 +77,9 @@ _CLINIC_COLUMNS = (
     Clinic.urgent_sla_minutes,
     Clinic.normal_sla_minutes,
     Clinic.sender_number,
+    Clinic.office_days,
+    Clinic.office_opens_at,
+    Clinic.office_closes_at,
 )
 _PATIENT_COLUMNS = (Patient.id, Patient.clinic_id, Patient.language, Patient.opted_out_at)
 _NCLINIC, _NPATIENT = len(_CLINIC_COLUMNS), len(_PATIENT_COLUMNS)

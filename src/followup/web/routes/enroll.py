@@ -20,6 +20,7 @@ from followup.enrollment.enroll import (
     EnrollmentRequest,
     enroll,
     find_duplicate,
+    parse_language,
     standing_opt_out,
     validate_enrollment,
 )
@@ -94,8 +95,6 @@ def _request_from(form: EnrollForm, tz: str) -> EnrollmentRequest:
         raise EnrollmentError("treated_at", "give the treatment date and time") from None
     if form.channel not in {c.value for c in ChannelPreference}:
         raise EnrollmentError("channel", "choose SMS, email or both")
-    if form.language not in {lang.value for lang in Language}:
-        raise EnrollmentError("language", "choose a language")
     if form.consent != "yes":
         raise EnrollmentError("consent", "the patient must agree to receive messages")
     return EnrollmentRequest(
@@ -104,7 +103,7 @@ def _request_from(form: EnrollForm, tz: str) -> EnrollmentRequest:
         phone=form.phone,
         email=form.email or None,
         channel=ChannelPreference(form.channel),
-        language=Language(form.language),
+        language=parse_language(form.language),
         treatment=form.treatment,
         treated_at=treated_at,
         practitioner=form.practitioner.strip() or None,

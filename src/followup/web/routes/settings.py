@@ -1,5 +1,6 @@
-"""Clinic settings for admins: time zone, send time, quiet hours, SLAs, on-call contacts and
-staff accounts. The rules live in followup.admin.clinic_settings; this module translates HTTP."""
+"""Clinic settings for admins: time zone, send time, quiet hours, SLAs, office hours, on-call
+contacts and staff accounts. The rules live in followup.admin.clinic_settings; this module
+translates HTTP."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from sqlalchemy import select
 
 from followup.admin import clinic_settings
 from followup.admin.clinic_settings import ClinicTiming, SettingsError
+from followup.messages.office_hours import DAY_CODES, OfficeHours, describe_office_hours
+from followup.messages.rendering import LANGUAGES
 from followup.models import OnCallContact, Role, StaffUser
 from followup.web.csrf import require_csrf
 from followup.web.deps import (
@@ -58,6 +61,7 @@ def settings_page(request: Request, session: DbSession, staff: AdminStaff) -> Re
         select(StaffUser).where(StaffUser.clinic_id == clinic.id).order_by(StaffUser.email)
     ).all()
     zones = COMMON_ZONES if clinic.timezone in COMMON_ZONES else [clinic.timezone, *COMMON_ZONES]
+    hours = OfficeHours.of(clinic)
     return render(
         request,
         "settings.html",
@@ -67,6 +71,10 @@ def settings_page(request: Request, session: DbSession, staff: AdminStaff) -> Re
             "accounts": accounts,
             "zones": zones,
             "roles": list(Role),
+            "day_codes": DAY_CODES,
+            "office_days": {DAY_CODES[day] for day in hours.days},
+            # What patients are told, in each language they may read it in.
+            "hours_words": {lang: describe_office_hours(hours, lang) for lang in LANGUAGES},
         },
     )
 
@@ -115,6 +123,27 @@ def save_timing(
         clinic_settings.update_timing(session, clinic, timing, staff, runtime.clock.now())
 
     return _apply(request, change, "Clinic settings saved.")
+
+
+@actions.post("/settings/office-hours")
+def save_office_hours(
+    request: Request,
+    session: DbSession,
+    staff: AdminStaff,
+    runtime: RuntimeDep,
+    office_opens_at: Annotated[str, Form()],
+    office_closes_at: Annotated[str, Form()],
+    office_days: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    clinic = staff_clinic(session, staff)
+
+    def change() -> None:
+        hours = clinic_settings.office_hours_from_form(
+            office_days or [], _time(office_opens_at), _time(office_closes_at)
+        )
+        clinic_settings.update_office_hours(session, clinic, hours, staff, runtime.clock.now())
+
+    return _apply(request, change, "Office hours saved.")
 
 
 @actions.post("/settings/on-call")
