@@ -38,17 +38,42 @@ def build_syntax(breakers: frozenset[str], negators: frozenset[str]) -> Syntax:
     )
 
 
-def _alternative(alt: str, syntax: Syntax) -> tuple[str, str | None]:
-    """The regex for one alternative, and its first character (None: any word)."""
+def _alternative(alt: str, syntax: Syntax) -> tuple[str, frozenset[str] | None]:
+    """The regex for one alternative, and the characters it can start with (None: any)."""
     if alt == "*":
         return syntax.wildcard, None
     if alt in PUNCT:
-        return re.escape(alt), alt
+        return re.escape(alt), frozenset(alt)
+    if (bounds := _RANGE.fullmatch(alt)) is not None:
+        return _number_range(bounds.group(1), bounds.group(2))
     words = fold(alt.removesuffix("*"))
     if not words or any(word in PUNCT for word in words):
         raise ValueError(f"{alt!r} is not a word")
     body = " ".join(re.escape(word) for word in words)
-    return (body + r"[^\W_]*" if alt.endswith("*") else body), words[0][0]
+    return (body + r"[^\W_]*" if alt.endswith("*") else body), frozenset(words[0][0])
+
+
+# "38.0-44.9": a number from 38.0 to 44.9 written with decimals ("38.5", "38,5");
+# "38-44": a whole number from 38 to 44. A reply's "38" is not "38.0": a bare whole number
+# is more often an age or a day than a temperature, so the lexicon decides which it trusts.
+_RANGE = re.compile(r"(\d+(?:\.\d)?)-(\d+(?:\.\d)?)")
+
+
+def _number_range(low: str, high: str) -> tuple[str, frozenset[str]]:
+    decimals = "." in low or "." in high
+    if decimals != ("." in low and "." in high):
+        raise ValueError(f"{low}-{high}: write both bounds with a decimal, or neither")
+    tenths = range(round(float(low) * 10), round(float(high) * 10) + 1)
+    if not decimals:
+        whole = [str(n) for n in range(int(low), int(high) + 1)]
+        return f"(?:{'|'.join(whole)})", frozenset(n[0] for n in whole)
+    by_whole: dict[int, list[int]] = {}
+    for tenth in tenths:
+        by_whole.setdefault(tenth // 10, []).append(tenth % 10)
+    alternatives = [
+        f"{whole}[.,][{digits[0]}-{digits[-1]}]\\d*" for whole, digits in by_whole.items()
+    ]
+    return f"(?:{'|'.join(alternatives)})", frozenset(str(w)[0] for w in by_whole)
 
 
 def _compile_pattern(pattern: str, syntax: Syntax) -> tuple[str, frozenset[str] | None]:
@@ -69,7 +94,8 @@ def _compile_pattern(pattern: str, syntax: Syntax) -> tuple[str, frozenset[str] 
         alts = [_alternative(alt, syntax) for alt in token.split("|")]
         group = "(?:" + "|".join(regex for regex, _ in alts) + ")"
         if not separated:  # still at the start: this token can begin the match
-            firsts.update(first for _, first in alts)
+            for _, first in alts:
+                firsts.update(first if first is not None else (None,))
         if not optional:
             body += (" " if separated else "") + group
             separated = True
@@ -113,6 +139,12 @@ class Scanner:
                 yield (f"{label}:{match.group()}" if self.with_words else label), start, resume
 
 
+def _longest_first(entry: tuple[str, str]) -> tuple[int, int]:
+    pattern = entry[0]
+    words = [t for t in pattern.split() if t not in ("^", "$") and not t.endswith("?")]
+    return -len(words), -len(pattern)
+
+
 def build_scanner(
     entries: list[tuple[str, str]],
     exceptions: list[str],
@@ -122,9 +154,10 @@ def build_scanner(
 ) -> Scanner:
     """A scanner for labelled `entries`; matching an exception yields nothing. Raises
     LexiconError naming `source` and the pattern if one does not compile."""
-    # Exceptions first, then longer patterns before shorter ones ("fever blister" before
-    # "fever"); sorted() is stable, so equal lengths keep the file's order.
-    ordered = [(p, None) for p in exceptions] + sorted(entries, key=lambda e: -len(e[0]))
+    # Exceptions first, then patterns of more words before fewer ("fever blister" before
+    # "fever", whatever the lengths of their lists), then longer before shorter; sorted()
+    # is stable, so ties keep the file's order.
+    ordered = [(p, None) for p in exceptions] + sorted(entries, key=_longest_first)
     compiled: list[tuple[str, frozenset[str] | None, str | None]] = []
     for pattern, label in ordered:
         try:
