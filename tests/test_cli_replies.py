@@ -46,7 +46,7 @@ def test_table_shows_each_reply_with_its_intent() -> None:
     assert "much better" in result.stdout
     assert "better" in result.stdout
     assert "URGENT" in result.stdout
-    assert "urgent:pus" in result.stdout
+    assert "urgent:infection" in result.stdout
 
 
 def test_clinic_lexicon_extends_the_packaged_one(tmp_path: Path) -> None:

@@ -162,8 +162,7 @@ def build_scanner(
     for pattern, label in ordered:
         try:
             regex, starts = _compile_pattern(pattern, syntax)
-            re.compile(regex)
-        except (ValueError, re.error) as error:
+        except ValueError as error:
             raise LexiconError(f"{source}: pattern {pattern!r}: {error}") from error
         compiled.append((regex, starts, label))
 
@@ -172,7 +171,15 @@ def build_scanner(
         if not chosen:
             return None
         regex = "(?:" + "|".join(f"({r})" for r, _ in chosen) + ")(?!\\S)"
-        return re.compile(regex), tuple(lab for _, lab in chosen)
+        try:
+            return re.compile(regex), tuple(lab for _, lab in chosen)
+        except re.error:  # compiling each pattern alone is slow: only to name the culprit
+            for (pattern, _), (one, _, _) in zip(ordered, compiled, strict=True):
+                try:
+                    re.compile(one)
+                except re.error as error:
+                    raise LexiconError(f"{source}: pattern {pattern!r}: {error}") from error
+            raise
 
     chars = sorted({c for _, starts, _ in compiled for c in starts or ()})
     buckets = {c: b for c in chars if (b := bucket(c)) is not None}
