@@ -20,15 +20,23 @@ def classify(text: str, lexicon: Lexicon | None = None) -> Classification:
         return Classification(intent, False, (f"{intent}:{words[0]}",))
     scanned = " ".join(tokens)
     answer, answers = _checkin(lex, scanned, words)
-    urgent = red_flag_labels(find_red_flags(lex, spelled(lex, tokens), answer is Intent.WORSE))
+    findings = find_red_flags(lex, spelled(lex, tokens), answer is Intent.WORSE)
+    urgent = red_flag_labels(findings.flags)
     for scanner, intent in ((lex.opt_out, Intent.OPT_OUT), (lex.opt_in, Intent.OPT_IN)):
         request = next((label for label, _, _ in scanner.scan(scanned)), None)
         if request is not None:
             return Classification(intent, bool(urgent), (request, *urgent))
-    if answer is None:
-        # A red flag with no check-in word ("fever and pus") is clearly not better.
-        answer = Intent.WORSE if urgent else Intent.OTHER
-    return Classification(answer, bool(urgent), urgent + answers)
+    if urgent and answer is not Intent.WORSE:
+        # A red flag is clearly not better, whatever else the reply says ("much better,
+        # just some pus"): the answer staff see recorded is worse.
+        answer = Intent.WORSE
+    elif answer is None and findings.recovered:
+        answer, answers = Intent.BETTER, (RECOVERED,)  # "the swelling went down"
+    return Classification(answer or Intent.OTHER, bool(urgent), urgent + answers)
+
+
+# The label of a reply that names a symptom as over and gives no other answer.
+RECOVERED = "better:symptom over"
 
 
 def spelled(lex: Lexicon, tokens: list[str]) -> str:

@@ -34,6 +34,7 @@ class Lexicon:
     speller: Speller  # symptom words typed with a slip, read as meant
     checkin: Scanner
     negators: Scanner
+    no_longer: Scanner  # negators that say a symptom is over ("no more", "ya no")
     resolved: Scanner
     breakers: frozenset[str]
     carry_over: frozenset[str]  # a clause starting so continues the one before ("but it")
@@ -133,6 +134,7 @@ def _build(doc: Mapping[str, Any], source: str, packaged_words: frozenset[str] |
         speller=_speller(doc, source, red_flags.words & (packaged_words or red_flags.words)),
         checkin=scanner("checkin", answers, "checkin.exceptions"),
         negators=scanner("negators", labelled("negation.negators", "neg"), "negation.pseudo"),
+        no_longer=scanner("no_longer", labelled("negation.no_longer", "over")),
         resolved=scanner("resolved", labelled("negation.resolved", "resolved")),
         breakers=breakers,
         carry_over=_words(doc, "negation.carry_over", source),

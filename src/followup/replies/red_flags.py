@@ -17,7 +17,7 @@ from functools import cached_property
 from followup.replies.concepts import PART, Rule, Term
 from followup.replies.lexicon import Lexicon
 from followup.replies.normalize import PUNCT
-from followup.replies.scope import negated, resolved
+from followup.replies.scope import clause_words, negated, resolved
 
 _SENTENCE_ENDS = frozenset(".;!?")
 _WORD = re.compile(r"\S+")
@@ -31,6 +31,12 @@ class Flag:
     concept: str
     parts: tuple[str, ...]
     spans: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Findings:
+    flags: list[Flag]  # each concept once, in the order their first words appear
+    recovered: bool  # a symptom was named as over ("the swelling went down")
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ class _Reply:
         self, lex: Lexicon, scanned: str, found: list[tuple[str, int, int]], worse: bool
     ) -> None:
         self.lex, self.scanned, self.worse = lex, scanned, worse
+        self.recovered = False
         self.layout = _Layout(lex, scanned)
         self.hits = [self.layout.hit(*each) for each in found]
         self.in_sentence: dict[tuple[int, str], _Hit] = {}  # the first of each label
@@ -100,14 +107,20 @@ class _Reply:
         return first
 
     def counts(self, anchor: _Hit) -> bool:
-        """The symptom word is present: not negated, resolved or hypothetical."""
-        lex = self.lex
+        """The symptom word is present: not hypothetical, over or negated. A symptom that
+        is over ("the swelling went down", "ya no supura") marks the reply `recovered`."""
+        lex, scanned = self.lex, self.scanned
         marker = self.hypothetical.get(anchor.clause)
-        return not (
-            (marker is not None and marker < anchor.start)
-            or negated(lex, self.scanned, anchor.start, lex.window)
-            or resolved(lex, self.scanned, anchor.end)
-        )
+        if marker is not None and marker < anchor.start:
+            return False
+        if resolved(lex, scanned, anchor.end):
+            self.recovered = True
+            return False
+        if negated(lex, scanned, anchor.start, lex.window):
+            before = clause_words(lex, scanned, anchor.start, lex.window, backwards=True)
+            self.recovered |= next(lex.no_longer.scan(before), None) is not None
+            return False
+        return True
 
     def term(self, term: Term, anchor: _Hit) -> _Hit | bool | None:
         """The hit that satisfies `term` next to `anchor` (True: the WORSE answer)."""
@@ -149,13 +162,13 @@ class _Reply:
         return Flag(rule.concept, parts, tuple(sorted(set(spans))))
 
 
-def find_red_flags(lex: Lexicon, scanned: str, worse: bool) -> list[Flag]:
-    """The concepts `scanned` (the folded reply, words joined by spaces) shows, each once,
-    in the order their first words appear. `worse`: the reply also answers WORSE."""
+def find_red_flags(lex: Lexicon, scanned: str, worse: bool) -> Findings:
+    """The red flags of `scanned` (the folded reply, words joined by spaces). `worse`: the
+    reply also answers WORSE."""
     by_anchor = lex.red_flags.by_anchor
     found = list(lex.red_flags.vocabulary.scan(scanned))
     if not any(label in by_anchor for label, _, _ in found):
-        return []
+        return Findings([], False)
     reply = _Reply(lex, scanned, found, worse)
     fired: dict[str, Flag] = {}
     for anchor in reply.hits:
@@ -165,4 +178,4 @@ def find_red_flags(lex: Lexicon, scanned: str, worse: bool) -> list[Flag]:
         for rule in rules:
             if rule.concept not in fired and (flag := reply.flag(rule, anchor)) is not None:
                 fired[rule.concept] = flag
-    return list(fired.values())
+    return Findings(list(fired.values()), reply.recovered)
