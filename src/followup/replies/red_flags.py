@@ -156,9 +156,10 @@ class _Reply:
                 spans.append((found.start, found.end))
         parts: tuple[str, ...] = ()
         if self.lex.red_flags.concepts[rule.concept].with_parts is not None:
-            named = (h.label for h in self.parts.get(anchor.sentence, ()))
-            wanted = (label for label in named if rule.parts is None or label in rule.parts)
-            parts = tuple(dict.fromkeys(label.removeprefix(PART) for label in wanted))
+            named = self.parts.get(anchor.sentence, ())
+            wanted = [h for h in named if rule.parts is None or h.label in rule.parts]
+            parts = tuple(dict.fromkeys(hit.label.removeprefix(PART) for hit in wanted))
+            spans += [(hit.start, hit.end) for hit in wanted]
         return Flag(rule.concept, parts, tuple(sorted(set(spans))))
 
 
