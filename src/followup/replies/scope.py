@@ -59,11 +59,11 @@ def resolved(lex: Lexicon, scanned: str, end: int) -> bool:
         if _ends_clause(lex, word) or len(clause) == _REACH:
             break
         clause.append(word)
-    if _resolves(lex, clause[:limit]):
+    if _resolves(lex, clause, limit):
         return True
     for at, word in enumerate(clause[:-1]):
         fresh = word in lex.joins and clause[at + 1] in lex.carry_over
-        if fresh and _resolves(lex, clause[at + 1 : at + 2 + limit]):
+        if fresh and _resolves(lex, clause[at + 1 :], limit + 1):
             return True
     if len(clause) == _REACH:  # a long clause: what follows is about something else
         return False
@@ -73,18 +73,20 @@ def resolved(lex: Lexicon, scanned: str, end: int) -> bool:
     if not rest or rest[0] not in lex.carry_over:
         return False
     following: list[str] = []
-    for word in rest[: limit + 1]:
+    for word in rest[: limit + 2]:
         if _ends_clause(lex, word):
             break
         following.append(word)
-    return _resolves(lex, following)
+    return _resolves(lex, following, limit + 1)
 
 
-def _resolves(lex: Lexicon, words: list[str]) -> bool:
-    """A resolution among `words` that no negator turns around ("not gone", "ça passe
-    pas")."""
-    text = " ".join(words)
+def _resolves(lex: Lexicon, words: list[str], limit: int) -> bool:
+    """A resolution among the first `limit` of `words` that no negator turns around ("not
+    gone", "ça passe pas")."""
+    within, text = len(" ".join(words[:limit])), " ".join(words[: limit + 1])
     for _, start, end in lex.resolved.scan(text):
+        if start >= within:  # the word after the window: only read for a trailing negator
+            break
         after = text[end + 1 :].split(" ", 1)[0]
         if next(lex.negators.scan(text[:start]), None) is None and after not in lex.trailing:
             return True

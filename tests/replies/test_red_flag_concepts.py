@@ -1,0 +1,153 @@
+"""Red flags are symptom concepts: any form of the word, with a body part, an intensity or
+a WORSE answer, whatever words the patient uses."""
+
+from __future__ import annotations
+
+import pytest
+
+from followup.replies import Intent, classify
+
+
+def _concepts(text: str) -> set[str]:
+    return {m.removeprefix("urgent:") for m in classify(text).matched if m.startswith("urgent:")}
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        # The sentences of the issue, each urgent now.
+        ("WORSE, lots of new pimples and it's swollen", "swelling"),
+        ("facial swelling", "swelling"),
+        ("I have facial swelling", "swelling"),
+        ("swelling on my face", "swelling"),
+        ("it hurts a lot", "severe_pain"),
+        ("it's really painful", "severe_pain"),
+        ("WORSE very swollen and painful", "swelling"),
+        ("no fever but my lips are swollen", "swelling"),
+        # Every form of a swelling word.
+        ("my lip swelled up overnight", "swelling"),
+        ("eyes are all puffy this morning", "swelling"),
+        ("my cheeks puffed up", "swelling"),
+        ("my lips look way bigger than normal", "swelling"),
+        ("my eyes are swollen shut", "swelling"),
+        # Pain said to be severe, however it is said.
+        ("the pain is unbearable", "severe_pain"),
+        ("it hurts so much I'm crying", "severe_pain"),
+        ("pain is 8/10", "severe_pain"),
+        ("pain 9 out of 10", "severe_pain"),
+        ("can't sleep because of the pain", "severe_pain"),
+        ("my jaw is throbbing", "severe_pain"),
+        ("worst pain of my life", "severe_pain"),
+        # Infection: its name and its signs.
+        ("there is pus on my chin", "infection"),
+        ("it's weeping clear fluid", "infection"),
+        ("yellow crust on my cheek", "infection"),
+        ("my cheek is warm to the touch", "infection"),
+        ("green stuff in the scabs", "infection"),
+        # Fever, by word or by the thermometer.
+        ("I feel feverish", "fever"),
+        ("got the chills", "fever"),
+        ("temp is 38.4", "fever"),
+        ("38,6 this morning", "fever"),
+        ("101F", "fever"),
+        ("running a temp of 100.8", "fever"),
+        # Breathing and allergy.
+        ("I can't breathe properly", "allergy_breathing"),
+        ("my throat feels tight", "allergy_breathing"),
+        ("my tongue is swelling", "allergy_breathing"),
+        ("hives on my neck", "allergy_breathing"),
+        ("itchy all over my body", "allergy_breathing"),
+        # Blisters and cold sores (a fever blister is not a fever).
+        ("little blisters on my chin", "blisters"),
+        ("I got a cold sore", "blisters"),
+        # Vision, bleeding, blood flow, spreading redness.
+        ("my vision is blurry", "vision"),
+        ("seeing double", "vision"),
+        ("it won't stop bleeding", "bleeding"),
+        ("still bleeding after an hour", "bleeding"),
+        ("a patch on my cheek turned white", "blanched_skin"),
+        ("the skin near my nose looks grey", "blanched_skin"),
+        ("part of my chin is dusky", "blanched_skin"),
+        ("the redness is spreading to my neck", "spreading_redness"),
+        ("red streaks going up my neck", "spreading_redness"),
+        ("severe redness all over", "spreading_redness"),
+    ],
+)
+def test_red_flag_is_urgent_whatever_the_words(text: str, concept: str) -> None:
+    result = classify(text)
+    assert result.urgent, result.matched
+    assert concept in _concepts(text)
+
+
+def test_fever_blister_is_a_blister_not_a_fever() -> None:
+    assert _concepts("got a fever blister on my lip") == {"blisters"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "worse, lots of new pimples",
+        "WORSE",
+        "redness is a bit worse",
+        "getting worse, more red and itchy",
+        "a bit sore and tender",
+        "mild redness and tightness",
+        "very dry and flaky",
+        "a few pimples on my chin",
+        "mild itch on my cheeks",
+        "it stings a little when I wash",
+        "my face feels tight",
+        "pain is 3/10",
+        "my temperature is 37.2",
+        "temp normal 98.6",
+        "I'm 38 years old",
+        "I washed with warm water",
+        "a few whiteheads popped up",
+        "the pimples are getting bigger",
+    ],
+)
+def test_normal_after_care_is_not_urgent(text: str) -> None:
+    assert not classify(text).urgent, classify(text).matched
+
+
+def test_worse_alone_stays_a_normal_escalation() -> None:
+    assert classify("worse, lots of new pimples") == classify("worse, lots of new pimples")
+    result = classify("worse, lots of new pimples")
+    assert (result.intent, result.urgent) == (Intent.WORSE, False)
+
+
+def test_worse_plus_a_symptom_word_is_urgent() -> None:
+    assert classify("worse and it feels hot").urgent
+    assert not classify("better and it feels hot").urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what if I get a fever?",
+        "how do I prevent infection",
+        "signs of infection?",
+        "what are the signs of infection to watch for?",
+        "what if it swells up later, who do I call?",
+        "if I get a cold sore do I need antivirals?",
+        "I often get cold sores, should I take something before next time?",
+        "can the numbing cream make your vision blurry?",
+    ],
+)
+def test_hypothetical_or_informational_mentions_are_not_urgent(text: str) -> None:
+    assert not classify(text).urgent, classify(text).matched
+
+
+def test_a_question_about_ones_own_symptom_is_urgent() -> None:
+    assert classify("is it normal to get blisters? I have a few on my forehead").urgent
+    assert classify("how long will my eyes be this puffy?").urgent
+
+
+def test_red_flag_reports_the_body_part_it_named() -> None:
+    assert classify("my lips are swollen").matched == ("urgent:swelling", "site:swelling:lips")
+
+
+def test_a_red_flag_makes_the_answer_worse() -> None:
+    result = classify("much better, just some pus on the chin")
+    assert (result.intent, result.urgent) == (Intent.WORSE, True)
+    assert "better:much better" in result.matched  # staff still see what was said
