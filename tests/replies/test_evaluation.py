@@ -11,7 +11,8 @@ HEADER = "text\tintent\turgent\tconcept\tlang\tnote\n"
 
 
 def test_rows_are_read_with_their_concepts_and_line_breaks() -> None:
-    rows = read_labelled(HEADER + "lips swollen\\nhelp\tworse\ttrue\tswelling,allergy_breathing\ten\tx\n")
+    row = "lips swollen\\nhelp\tworse\ttrue\tswelling,allergy_breathing\ten\tx\n"
+    rows = read_labelled(HEADER + row)
     assert rows[0].text == "lips swollen\nhelp"
     assert rows[0].concepts == ("swelling", "allergy_breathing")
     assert (rows[0].intent, rows[0].urgent, rows[0].line) == (Intent.WORSE, True, 2)
