@@ -9,7 +9,6 @@ an intensifier right before it ("very swollen"), a WORSE answer anywhere in the 
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,7 +19,6 @@ from followup.replies.normalize import PUNCT
 from followup.replies.scope import clause_words, negated, resolved
 
 _SENTENCE_ENDS = frozenset(".;!?")
-_WORD = re.compile(r"\S+")
 
 
 @dataclass(frozen=True)
@@ -57,13 +55,14 @@ class _Layout:
         self.starts: list[int] = []
         self.clause_ends: list[int] = []
         self.sentence_ends: list[int] = []
-        for match in _WORD.finditer(scanned):
-            word, start = match.group(), match.start()
+        start = 0
+        for word in scanned.split(" "):  # fold() joined single spaces: no empty words
             self.starts.append(start)
             if word in PUNCT or word in lex.breakers:
                 self.clause_ends.append(start)
                 if word in _SENTENCE_ENDS or word in lex.breakers:
                     self.sentence_ends.append(start)
+            start += len(word) + 1
 
     def hit(self, label: str, start: int, end: int) -> _Hit:
         return _Hit(

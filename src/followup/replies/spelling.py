@@ -66,6 +66,10 @@ class Speller:
             cached = self._cache[token] = self._correct(token)
         return cached
 
+    def forget(self) -> None:
+        """Forget the words seen so far (for benchmarks: read the next as if new)."""
+        self._cache.clear()
+
     def _correct(self, token: str) -> str:
         if token in self.curated:
             return self.curated[token]
