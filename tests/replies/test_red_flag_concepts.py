@@ -151,3 +151,40 @@ def test_a_red_flag_makes_the_answer_worse() -> None:
     result = classify("much better, just some pus on the chin")
     assert (result.intent, result.urgent) == (Intent.WORSE, True)
     assert "better:much better" in result.matched  # staff still see what was said
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        # Paraphrases neither the lexicon's authors nor the labelled set spelled out.
+        ("my whole face blew up overnight", "swelling"),
+        ("my lips are twice their normal size", "swelling"),
+        ("mes lèvres ont doublé de volume", "swelling"),
+        ("it's excruciating", "severe_pain"),
+        ("ça me lance toute la nuit", "severe_pain"),
+        ("je respire difficilement", "allergy_breathing"),
+        ("tongue feels thick", "allergy_breathing"),
+        ("sangrado abundante", "bleeding"),
+        ("j'ai la vue qui baisse", "vision"),
+        ("a spot on my nose turned dark purple and it's cold", "blanched_skin"),
+        ("the redness is getting bigger and moving down my neck", "spreading_redness"),
+        ("feeling hot and cold, shivering", "fever"),
+        ("I've got a temperature of 39", "fever"),
+    ],
+)
+def test_paraphrases_are_read_by_concept(text: str, concept: str) -> None:
+    assert concept in _concepts(text), classify(text).matched
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "should I be worried about infection?",
+        "can I get a cold sore from this?",
+        "the cream says may cause redness and swelling",
+        "my phone blew up with texts",
+        "a purple bruise on my cheek",
+    ],
+)
+def test_more_mentions_that_are_not_reports(text: str) -> None:
+    assert not classify(text).urgent, classify(text).matched
