@@ -38,9 +38,13 @@ def evaluate_command(
     """Score the classifier on a labelled set: urgent recall, false alarms, intents."""
     try:
         replies = read_labelled(path.read_text("utf-8"))
-        lexicon = load_lexicon(*(lexicon_paths or []))
-    except (OSError, UnicodeDecodeError, LabelledSetError, LexiconError) as error:
+    except (OSError, UnicodeDecodeError, LabelledSetError) as error:
         typer.echo(f"error: {path}: {error}", err=True)
+        raise typer.Exit(code=2) from error
+    try:
+        lexicon = load_lexicon(*(lexicon_paths or []))
+    except LexiconError as error:  # the message names the lexicon file
+        typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from error
     result = evaluate(replies, lexicon)
     if json_output:

@@ -171,7 +171,9 @@ def build_red_flags(doc: Mapping[str, Any], syntax: Syntax, source: str) -> RedF
     near = flags.get("near")
     if not isinstance(near, int) or isinstance(near, bool) or not 0 <= near <= 5:
         raise LexiconError(f"{source}: [red_flags.near] must be a whole number from 0 to 5")
+    older = _table(doc, "urgent", source).get("exceptions", [])  # older clinic files
     exceptions = _patterns(flags.get("exceptions", []), "red_flags.exceptions", source)
+    exceptions += _patterns(older, "urgent.exceptions", source)
     markers = _patterns(flags.get("hypothetical", []), "red_flags.hypothetical", source)
     where = f"{source} [red_flags]"
     return RedFlagRules(
