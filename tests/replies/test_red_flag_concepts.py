@@ -117,8 +117,9 @@ def test_worse_alone_stays_a_normal_escalation() -> None:
 
 
 def test_worse_plus_a_symptom_word_is_urgent() -> None:
-    assert classify("worse and it feels hot").urgent
-    assert not classify("better and it feels hot").urgent
+    assert classify("worse and my skin feels hot").urgent
+    assert not classify("better and my skin feels hot").urgent
+    assert not classify("worse, the weather is hot").urgent  # warmth of the skin only
 
 
 @pytest.mark.parametrize(
@@ -184,6 +185,8 @@ def test_paraphrases_are_read_by_concept(text: str, concept: str) -> None:
         "the cream says may cause redness and swelling",
         "my phone blew up with texts",
         "a purple bruise on my cheek",
+        "the sun was so hot today",
+        "j'ai super chaud aujourd'hui",
     ],
 )
 def test_more_mentions_that_are_not_reports(text: str) -> None:
