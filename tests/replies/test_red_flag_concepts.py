@@ -131,7 +131,8 @@ def test_worse_plus_a_symptom_word_is_urgent() -> None:
         "what are the signs of infection to watch for?",
         "what if it swells up later, who do I call?",
         "if I get a cold sore do I need antivirals?",
-        "I often get cold sores, should I take something before next time?",
+        "I used to get cold sores as a kid, do I need antivirals?",
+        "how much swelling is too much?",
         "can the numbing cream make your vision blurry?",
     ],
 )
@@ -142,6 +143,20 @@ def test_hypothetical_or_informational_mentions_are_not_urgent(text: str) -> Non
 def test_a_question_about_ones_own_symptom_is_urgent() -> None:
     assert classify("is it normal to get blisters? I have a few on my forehead").urgent
     assert classify("how long will my eyes be this puffy?").urgent
+    assert classify("how much longer will my lips be this swollen?").urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A habit may be the start of one: staff read it rather than a rule guessing.
+        "I usually get cold sores after lasers and there's one on my lip",
+        "I often get cold sores, should I take something?",
+        "trying to avoid touching the pus",
+    ],
+)
+def test_a_mention_that_may_be_a_report_stays_urgent(text: str) -> None:
+    assert classify(text).urgent
 
 
 def test_red_flag_reports_the_body_part_it_named() -> None:
