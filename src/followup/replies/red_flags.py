@@ -24,7 +24,7 @@ _SENTENCE_ENDS = frozenset(".;!?")
 @dataclass(frozen=True)
 class Flag:
     """A concept found in a reply: which body parts were named, and the words that did it
-    (start, end offsets in the scanned text, the anchor word first)."""
+    (start, end offsets in the scanned text, in reading order)."""
 
     concept: str
     parts: tuple[str, ...]
