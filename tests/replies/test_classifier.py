@@ -33,14 +33,14 @@ def test_red_flag_and_answer_report_both_in_check_order() -> None:
 
 def test_red_flag_without_answer_reads_as_worse() -> None:
     assert classify("fever and pus") == Classification(
-        Intent.WORSE, True, ("urgent:fever", "urgent:pus")
+        Intent.WORSE, True, ("urgent:fever", "urgent:infection")
     )
 
 
 def test_opt_out_in_a_sentence_keeps_the_red_flag() -> None:
     result = classify("stop texting me, my lips are swollen")
     assert (result.intent, result.urgent) == (Intent.OPT_OUT, True)
-    assert result.matched == ("opt_out:stop texting", "urgent:face_swelling")
+    assert result.matched == ("opt_out:stop texting", "urgent:swelling", "site:swelling:lips")
 
 
 def test_negated_answers_are_reported_as_such() -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from followup.core.clock import FixedClock
 from followup.core.db import make_engine, make_session_factory
 from followup.models import Escalation, InboundMessage
-from followup.replies.runtime import replay_spool
+from followup.replies.runtime import replay_spool, reply_deps
 from followup.replies.spool import SPOOL_DIRECTORY, InboundSpool
 from followup.web.app import create_app
 from tests.replies.support import (
@@ -99,6 +99,7 @@ def test_worse_replies_are_answered_within_the_budget_while_the_database_hangs(
     runtime = make_runtime(hung, make_session_factory(hung), clock, tmp_path)
     assert runtime.settings.reply_budget_seconds == BUDGET_SECONDS
     replies = [twilio_params("WORSE") for _ in range(CONCURRENT_REPLIES)]
+    reply_deps(runtime)  # what the app's start-up does before its first request
 
     answers = asyncio.run(_post_all(create_app(runtime), replies))
 

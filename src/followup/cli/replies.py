@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from followup.cli.common import runtime
+from followup.cli.replies_evaluate import evaluate_command
 from followup.replies import Classification, LexiconError, classify, load_lexicon
 from followup.replies.runtime import replay_spool, spool_of
 
@@ -62,6 +63,9 @@ def _table(results: list[tuple[str, Classification]]) -> Table:
         # Replies are patient text: print them literally, never as rich markup.
         table.add_row(escape(text), result.intent.value, urgent, escape(", ".join(result.matched)))
     return table
+
+
+replies_app.command("evaluate")(evaluate_command)
 
 
 @replies_app.command("replay-spool")

@@ -9,22 +9,28 @@ and `runtime` holds the per-process pieces (lexicon, texts, the spool's upkeep).
 
 from followup.replies.classifier import (
     Classification,
+    Evidence,
     Intent,
     Lexicon,
     LexiconError,
     classify,
     default_lexicon,
+    evidence,
     fold,
     load_lexicon,
+    red_flag_reasons,
 )
 
 __all__ = [
     "Classification",
+    "Evidence",
     "Intent",
     "Lexicon",
     "LexiconError",
     "classify",
     "default_lexicon",
+    "evidence",
     "fold",
     "load_lexicon",
+    "red_flag_reasons",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -41,10 +42,17 @@ def _deps(lexicon_path: Path | None, templates_dir: Path, public_url: str) -> Re
     )
 
 
+# Compiling the lexicon takes most of a second: the webhook's threads asking at once must
+# wait for one compilation, not run four.
+_COMPILING = threading.Lock()
+
+
 def reply_deps(runtime: Runtime) -> ReplyDeps:
-    """The lexicon and texts for this runtime, compiled once per process."""
+    """The lexicon and texts for this runtime, compiled once per process (the web app
+    does it at start-up, so no patient's reply waits for it)."""
     settings = runtime.settings
-    return _deps(settings.lexicon_path, settings.templates_dir, settings.public_url)
+    with _COMPILING:
+        return _deps(settings.lexicon_path, settings.templates_dir, settings.public_url)
 
 
 def spool_of(runtime: Runtime) -> InboundSpool:

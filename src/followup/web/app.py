@@ -18,7 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from followup.api import mount_api
 from followup.core.runtime import Runtime
-from followup.replies.runtime import replay_spool_forever
+from followup.replies.runtime import replay_spool_forever, reply_deps
 from followup.web.deps import SESSION_LIFETIME, Forbidden, LoginRequired, NotFound
 from followup.web.pages import render
 from followup.web.routes import (
@@ -46,7 +46,9 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """While the app serves: replies kept while the database was down are replayed."""
+    """While the app serves: replies kept while the database was down are replayed. The
+    reply lexicon is compiled before the first request, not by a patient's reply."""
+    await asyncio.to_thread(reply_deps, app.state.runtime)
     replaying = asyncio.create_task(replay_spool_forever(app.state.runtime))
     try:
         yield

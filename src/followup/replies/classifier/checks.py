@@ -5,6 +5,8 @@ from __future__ import annotations
 from followup.replies.classifier.lexicon import Lexicon, default_lexicon
 from followup.replies.classifier.model import Classification, Intent
 from followup.replies.classifier.normalize import PUNCT, fold
+from followup.replies.classifier.red_flags import Flag, find_red_flags
+from followup.replies.classifier.scope import negated
 
 
 def classify(text: str, lexicon: Lexicon | None = None) -> Classification:
@@ -17,54 +19,39 @@ def classify(text: str, lexicon: Lexicon | None = None) -> Classification:
         intent = lex.carrier[words[0]]
         return Classification(intent, False, (f"{intent}:{words[0]}",))
     scanned = " ".join(tokens)
-    urgent = _red_flags(lex, scanned)
+    answer, answers = _checkin(lex, scanned, words)
+    findings = find_red_flags(lex, spelled(lex, tokens), answer is Intent.WORSE)
+    urgent = red_flag_labels(findings.flags)
     for scanner, intent in ((lex.opt_out, Intent.OPT_OUT), (lex.opt_in, Intent.OPT_IN)):
         request = next((label for label, _, _ in scanner.scan(scanned)), None)
         if request is not None:
             return Classification(intent, bool(urgent), (request, *urgent))
-    answer, answers = _checkin(lex, scanned, words)
-    if answer is None:
-        # A red flag with no check-in word ("fever and pus") is clearly not better.
-        answer = Intent.WORSE if urgent else Intent.OTHER
-    return Classification(answer, bool(urgent), urgent + answers)
+    if urgent and answer is not Intent.WORSE:
+        # A red flag is clearly not better, whatever else the reply says ("much better,
+        # just some pus"): the answer staff see recorded is worse.
+        answer = Intent.WORSE
+    elif answer is None and findings.recovered:
+        answer, answers = Intent.BETTER, (RECOVERED,)  # "the swelling went down"
+    return Classification(answer or Intent.OTHER, bool(urgent), urgent + answers)
 
 
-# Negation looks a few words around a match; reading at most this many characters per
-# word keeps a very long reply linear (a 100 kB paste must not stall the webhook).
-_WORD_SPAN = 48
+# The label of a reply that names a symptom as over and gives no other answer.
+RECOVERED = "better:symptom over"
 
 
-def _clause_words(lex: Lexicon, scanned: str, at: int, limit: int, backwards: bool) -> str:
-    """Up to `limit` words of `scanned` before (or after) `at`, within the same clause."""
-    span = _WORD_SPAN * (limit + 1)
-    if backwards:
-        words = scanned[max(0, at - span) : at].split()[::-1]
-        cut = at > span  # the farthest word may be cut in half: drop it
-    else:
-        words = scanned[at : at + span].split()
-        cut = at + span < len(scanned)
-    kept: list[str] = []
-    for word in words[: len(words) - 1] if cut else words:
-        if len(kept) == limit or word in PUNCT or word in lex.breakers:
-            break
-        kept.append(word)
-    return " ".join(kept[::-1] if backwards else kept)
+def spelled(lex: Lexicon, tokens: list[str]) -> str:
+    """The folded reply as the red-flag vocabulary reads it: "sw0llen" -> "swollen"."""
+    return " ".join(lex.speller.correct(token) for token in tokens)
 
 
-def _negated(lex: Lexicon, scanned: str, start: int, limit: int) -> bool:
-    before = _clause_words(lex, scanned, start, limit, backwards=True)
-    return next(lex.negators.scan(before), None) is not None
-
-
-def _red_flags(lex: Lexicon, scanned: str) -> tuple[str, ...]:
-    fired: list[str] = []
-    for label, start, end in lex.urgent.scan(scanned):
-        if label in fired or _negated(lex, scanned, start, lex.window):
-            continue
-        after = _clause_words(lex, scanned, end, lex.after_window, backwards=False)
-        if next(lex.resolved.scan(after), None) is None:
-            fired.append(label)
-    return tuple(fired)
+def red_flag_labels(flags: list[Flag]) -> tuple[str, ...]:
+    """ "urgent:<concept>" for each flag, followed by "site:<concept>:<part>" for each body
+    part it named, so staff can be told "swelling of the lips" from the labels alone."""
+    labels: list[str] = []
+    for flag in flags:
+        labels.append(f"urgent:{flag.concept}")
+        labels += [f"site:{flag.concept}:{part}" for part in flag.parts]
+    return tuple(labels)
 
 
 def _checkin(lex: Lexicon, scanned: str, words: list[str]) -> tuple[Intent | None, tuple[str, ...]]:
@@ -72,7 +59,7 @@ def _checkin(lex: Lexicon, scanned: str, words: list[str]) -> tuple[Intent | Non
     for label, start, _ in lex.checkin.scan(scanned):
         intent, phrase = label.split(":", 1)
         answer = Intent(intent)
-        if _negated(lex, scanned, start, lex.checkin_window):
+        if negated(lex, scanned, start, lex.checkin_window):
             flipped = lex.negated.get(answer)
             if flipped is None:  # "not the same": changed, but which way is unknown
                 continue

@@ -16,9 +16,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from followup.replies.classifier.concepts import RedFlagRules, build_red_flags, literal_words
 from followup.replies.classifier.model import Intent, LexiconError
 from followup.replies.classifier.normalize import fold
 from followup.replies.classifier.patterns import Scanner, build_scanner, build_syntax
+from followup.replies.classifier.spelling import Speller, build_speller
 
 
 @dataclass(frozen=True, eq=False)
@@ -28,11 +30,16 @@ class Lexicon:
     carrier: Mapping[str, Intent]
     opt_out: Scanner
     opt_in: Scanner
-    urgent: Scanner
+    red_flags: RedFlagRules
+    speller: Speller  # symptom words typed with a slip, read as meant
     checkin: Scanner
     negators: Scanner
+    no_longer: Scanner  # negators that say a symptom is over ("no more", "ya no")
     resolved: Scanner
     breakers: frozenset[str]
+    carry_over: frozenset[str]  # a clause starting so continues the one before ("but it")
+    joins: frozenset[str]  # "and": a new subject may follow inside a clause
+    trailing: frozenset[str]  # negators after the verb: "ça passe pas"
     window: int
     after_window: int
     checkin_window: int
@@ -42,7 +49,14 @@ class Lexicon:
 
 
 # Tables an extension may add new keys to; everywhere else an unknown key is a typo.
-_OPEN_TABLES = ("urgent.symptoms", "checkin.typos")
+_OPEN_TABLES = (
+    "words",
+    "body_parts",
+    "red_flags.concepts",
+    "spelling.typos",
+    "checkin.typos",
+    "urgent.symptoms",
+)
 _CARRIER_INTENTS = (Intent.OPT_OUT, Intent.OPT_IN, Intent.HELP)
 _CHECKIN_INTENTS = (Intent.WORSE, Intent.SAME, Intent.BETTER)
 
@@ -94,36 +108,38 @@ def _number(doc: Mapping[str, Any], dotted: str, source: str) -> int:
     return value
 
 
-def _build(doc: Mapping[str, Any], source: str) -> Lexicon:
+def _build(doc: Mapping[str, Any], source: str, packaged_words: frozenset[str] | None) -> Lexicon:
     breakers = _words(doc, "negation.clause_breakers", source)
     negators = _strings(doc, "negation.negators", source)
     syntax = build_syntax(breakers, frozenset(" ".join(fold(n)) for n in negators))
 
     def scanner(name: str, entries: list[tuple[str, str]], exceptions: str = "") -> Scanner:
         skipped = _strings(doc, exceptions, source) if exceptions else []
-        return build_scanner(entries, skipped, syntax, f"{source} [{name}]", name != "urgent")
+        return build_scanner(entries, skipped, syntax, f"{source} [{name}]", True)
 
     def labelled(dotted: str, label: str) -> list[tuple[str, str]]:
         return [(pattern, label) for pattern in _strings(doc, dotted, source)]
 
-    symptoms = _lookup(doc, "urgent.symptoms", source)
-    if not isinstance(symptoms, dict):
-        raise LexiconError(f"{source}: [urgent.symptoms] must be a table of lists")
-    urgent = [e for c in symptoms for e in labelled(f"urgent.symptoms.{c}", f"urgent:{c}")]
     answers = [e for i in _CHECKIN_INTENTS for e in labelled(f"checkin.phrases.{i}", i)]
     priority = tuple(_answers(doc, "checkin.priority", source).values())
     negated = _answers(doc, "checkin.negated", source)
     if len(set(priority)) != len(_CHECKIN_INTENTS) or not set(negated) <= set(priority):
         raise LexiconError(f"{source}: [checkin] priority (each answer once) or negated is wrong")
+    red_flags = build_red_flags(doc, syntax, source)
     return Lexicon(
         carrier=MappingProxyType(_by_intent(doc, "carrier", _CARRIER_INTENTS, source)),
         opt_out=scanner("opt_out", labelled("opt_out.phrases", "opt_out"), "opt_out.exceptions"),
         opt_in=scanner("opt_in", labelled("opt_in.phrases", "opt_in"), "opt_in.exceptions"),
-        urgent=scanner("urgent", urgent, "urgent.exceptions"),
+        red_flags=red_flags,
+        speller=_speller(doc, source, red_flags.words & (packaged_words or red_flags.words)),
         checkin=scanner("checkin", answers, "checkin.exceptions"),
         negators=scanner("negators", labelled("negation.negators", "neg"), "negation.pseudo"),
+        no_longer=scanner("no_longer", labelled("negation.no_longer", "over")),
         resolved=scanner("resolved", labelled("negation.resolved", "resolved")),
         breakers=breakers,
+        carry_over=_words(doc, "negation.carry_over", source),
+        joins=_words(doc, "negation.joins", source),
+        trailing=_words(doc, "negation.trailing", source),
         window=_number(doc, "negation.window", source),
         after_window=_number(doc, "negation.after_window", source),
         checkin_window=_number(doc, "checkin.window", source),
@@ -131,6 +147,29 @@ def _build(doc: Mapping[str, Any], source: str) -> Lexicon:
         priority=priority,
         typos=MappingProxyType(_typos(doc, source)),
     )
+
+
+def _speller(doc: Mapping[str, Any], source: str, targets: frozenset[str]) -> Speller:
+    """Slips are read only into the packaged vocabulary: data/near_words.txt lists the real
+    words near it, and nobody has checked the real words near a clinic's own."""
+    curated = _lookup(doc, "spelling.typos", source)
+    if not isinstance(curated, dict) or not all(
+        isinstance(word, str) and " ".join(fold(word)) in targets for word in curated.values()
+    ):
+        raise LexiconError(f"{source}: [spelling.typos] values must be red-flag words")
+    # Real words: the lists, and every word the lexicon itself spells ("puede", "pude").
+    known = _words(doc, "spelling.exclusions", source) | _near_words() | literal_words(_all(doc))
+    folded = {" ".join(fold(k)): " ".join(fold(v)) for k, v in curated.items()}
+    return build_speller(targets, known, folded, _number(doc, "spelling.min_length", source))
+
+
+def _all(value: Any) -> list[str]:
+    """Every string inside lists of the document, wherever it is."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _all(item)]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return []
 
 
 def _typos(doc: Mapping[str, Any], source: str) -> dict[str, Intent]:
@@ -187,18 +226,26 @@ def _packaged_text() -> str:
     return resources.files("followup").joinpath("data/lexicon.toml").read_text("utf-8")
 
 
+@cache
+def _near_words() -> frozenset[str]:
+    text = resources.files("followup").joinpath("data/near_words.txt").read_text("utf-8")
+    lines = (line.strip() for line in text.splitlines())
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
 def load_lexicon(*paths: Path) -> Lexicon:
     """The packaged lexicon, extended by each clinic file in turn (lists are appended; a
     clinic file cannot remove a carrier keyword). Raises LexiconError naming the file."""
     doc = _parse(_packaged_text(), "packaged lexicon.toml")
-    lexicon = _build(doc, "packaged lexicon.toml")
+    lexicon = _build(doc, "packaged lexicon.toml", None)
+    packaged_words = lexicon.red_flags.words
     for path in paths:
         try:
             text = Path(path).read_text("utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise LexiconError(f"{path}: cannot read lexicon: {error}") from error
         _merge(doc, _parse(text, str(path)), str(path))
-        lexicon = _build(doc, str(path))  # a compile error here is this file's doing
+        lexicon = _build(doc, str(path), packaged_words)  # an error here is this file's doing
     return lexicon
 
 

@@ -20,7 +20,11 @@ _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u
 # French elisions become two words (l'infection -> l infection); other apostrophes go
 # (don't -> dont), so "dont" and "don't" read the same.
 _ELISION = re.compile(r"\b(qu|[^\W\d_])'(?=\w)")
-_TOKEN = re.compile(r"[^\W_]+|[.,;:!?]")
+# A number keeps its decimals ("38.5", "38,5": a temperature) and leaves a unit as a word
+# of its own ("38c" -> "38", "c"); a word with a digit inside stays whole ("sw0llen").
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[^\W_]+|[.,;:!?]")
+# What fold_spans() folds one at a time: a line break (a clause end) or a run of non-space.
+_CHUNK = re.compile(r"[\n\r\u2028\u2029\x85]|[^\s]+")
 
 
 def fold(text: str) -> list[str]:
@@ -31,3 +35,13 @@ def fold(text: str) -> list[str]:
         folded = _COMBINING.sub("", unicodedata.normalize("NFD", folded))
     folded = _ELISION.sub(r"\1 ", folded).replace("'", "")
     return _TOKEN.findall(folded)
+
+
+def fold_spans(text: str) -> list[tuple[str, int, int]]:
+    """fold(text), each token with the (start, end) of the text it came from, so staff can
+    be shown the patient's own words. Slower than fold(): for display, not the webhook."""
+    return [
+        (token, chunk.start(), chunk.end())
+        for chunk in _CHUNK.finditer(text)
+        for token in fold(chunk.group())
+    ]

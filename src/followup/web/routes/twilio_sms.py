@@ -53,9 +53,9 @@ def _receive(runtime: Runtime, sms: InboundSms) -> InboundOutcome:
 # than run_in_threadpool. Four transactions at a time per process is far above what one
 # clinic's replies need (a reply takes a few ms); more requests wait in the queue.
 WEBHOOK_DB_THREADS = 4
-# Spool writes are a file each (written, fsynced, renamed): threads of their own keep a
-# burst of them moving while every database thread is stuck.
-SPOOL_THREADS = 2
+# Spool writes are a file each (written, fsynced, renamed; mostly waiting on the disk):
+# threads of their own keep a burst of them moving while every database thread is stuck.
+SPOOL_THREADS = 8
 # Of the reply budget, what is kept for writing the spool and answering: the database
 # gets the rest, so even a reply that ends in the spool is answered within the budget.
 SPOOL_RESERVE_SECONDS = 1.0

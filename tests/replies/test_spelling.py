@@ -1,0 +1,78 @@
+"""Everyday slips in symptom words are read as meant; a real word never is."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from followup.replies import classify, default_lexicon
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("my face is swolen", "swelling"),
+        ("sw0llen lips", "swelling"),
+        ("swellling under my eyes", "swelling"),
+        ("LIPS SWOLLLEN", "swelling"),
+        ("feverr since last night", "fever"),
+        ("f3ver and chills", "fever"),
+        ("i think its infectd", "infection"),
+        ("theres puss in the bumps", "infection"),
+        ("throbing on my forehead", "severe_pain"),
+        ("it hurts soooo bad", "severe_pain"),
+        ("blistrs along my jaw", "blisters"),
+        ("blury vision", "vision"),
+        ("keeps bleding", "bleeding"),
+        ("cant breath", "allergy_breathing"),
+        ("no deja de sangar", "bleeding"),
+        ("las paupieres sont gonfllées", "swelling"),
+    ],
+)
+def test_a_slip_in_a_symptom_word_is_read_as_meant(text: str, concept: str) -> None:
+    assert f"urgent:{concept}" in classify(text).matched
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fewer pimples today",
+        "the sweeping is done",
+        "it tastes bitter",
+        "I feel better",
+        "I'll never do that again",
+        "seven days in and all good",
+        "my hair is shiny",
+        "lol",
+        "the weather is hot outside",
+        "hurst",  # a surname: only [spelling.typos] reads it as "hurts"
+    ],
+)
+def test_a_real_word_is_never_read_as_a_symptom(text: str) -> None:
+    assert not classify(text).urgent, classify(text).matched
+
+
+def test_a_long_enough_word_is_needed_for_one_letter_slips() -> None:
+    speller = default_lexicon().speller
+    assert speller.correct("pain") == "pain"
+    assert speller.correct("rain") == "rain"  # "pain" is too short to be guessed at
+    assert speller.correct("painfl") == "painful"
+
+
+def test_the_list_of_real_words_near_symptom_words_is_current() -> None:
+    # After changing the red-flag words, run tools/near_words.py (needs wordfreq).
+    if importlib.util.find_spec("wordfreq") is None:
+        pytest.fail("wordfreq (a dev dependency) is needed: pip install -e '.[dev]'")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "near_words.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
