@@ -185,6 +185,24 @@ def test_red_flag_opens_urgent_escalation_and_reply_leads_with_emergency_guidanc
         assert recipients == {"+14035550111", "nurse@clinic.example", "+14035550112"}
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("WORSE, lots of new pimples and it's swollen", "red flag: swelling"),
+        ("my lips are swollen and I have a fever", "red flag: swelling of the lips, fever"),
+        ("WORSE very swollen and painful", "red flag: swelling, severe pain"),
+    ],
+)
+def test_staff_read_which_red_flag_in_words(
+    replies: Replies, world: World, body: str, reason: str
+) -> None:
+    replies.text(body)
+    with replies.sessions() as session:
+        escalation = session.scalars(select(Escalation)).one()
+        assert escalation.priority is EscalationPriority.URGENT
+        assert escalation.reason == reason
+
+
 def test_photo_reply_puts_media_on_the_escalation(replies: Replies, world: World) -> None:
     media = [
         ("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", "image/jpeg"),
@@ -236,6 +254,8 @@ def test_advanced_opt_out_is_recorded_without_a_second_answer(
         ("STOP", "unsubscribed"),
         ("help", "Reply STOP"),
         ("Arrêt", "désabonné"),
+        ("BAJA", "se dio de baja"),
+        ("Ayuda", "Responda STOP"),
         ("I have a fever", None),
         ("worse", None),
         ("Who is this?", None),

@@ -38,7 +38,7 @@ from followup.models import (
     Treatment,
 )
 from followup.replies.classifier import Classification, Intent
-from followup.replies.decide import Decision, describe
+from followup.replies.decide import Decision
 from followup.replies.sender import ClinicFacts, PatientFacts
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class ReplyContext:
     media_count: int
     classification: Classification
     source: str  # "sms", "sms_carrier" (Twilio already answered), "email_link"
+    reason: str  # what staff read on the escalation (replies.decide.describe)
 
 
 def act_on_reply(
@@ -99,7 +100,7 @@ def act_on_reply(
         inbound_id=context.inbound_id,
         media_count=context.media_count,
         priority=decision.priority,
-        reason=describe(context.classification),
+        reason=context.reason,
         now=now,
         texts=texts,
     )

@@ -11,14 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from followup.models import EscalationPriority
-from followup.replies.classifier import Classification, Intent
+from followup.replies.classifier import Classification, Intent, Lexicon, red_flag_reasons
 from followup.replies.sender import Sender
 from followup.replies.sms import InboundSms
 
 # Advanced Opt-Out: Twilio already answered and tells us which keyword family it saw.
 CARRIER_OPT_TYPES = {"STOP": Intent.OPT_OUT, "START": Intent.OPT_IN, "HELP": Intent.HELP}
-# What a sender we don't know may get: only what carriers require.
+# What a sender we don't know may get: only what carriers require, in the language of the
+# keyword they used (we know nothing else about them).
 _UNKNOWN_SENDER_REPLIES = {Intent.OPT_OUT: "opt_out", Intent.HELP: "help"}
+_KEYWORD_LANGUAGES = {
+    "opt_out:arret": "fr",
+    "help:aide": "fr",
+    **{f"opt_out:{word}": "es" for word in ("baja", "alto", "parar", "cancelar")},
+    "help:ayuda": "es",
+}
 _KEYWORD_REPLIES = {Intent.OPT_OUT: "opt_out", Intent.OPT_IN: "opt_in", Intent.HELP: "help"}
 _CHECKIN_INTENTS = {Intent.BETTER, Intent.SAME, Intent.WORSE}
 
@@ -100,7 +107,10 @@ def read_reply(
     if sender.patient is None:
         decision = Decision(_UNKNOWN_SENDER_REPLIES.get(classification.intent), None)
         decision = Decision(None, None) if carrier_intent else decision
-        lang = "fr" if {"opt_out:arret", "help:aide"} & set(classification.matched) else "en"
+        lang = next(
+            (_KEYWORD_LANGUAGES[m] for m in classification.matched if m in _KEYWORD_LANGUAGES),
+            "en",
+        )
     else:
         decision = decide(
             classification,
@@ -113,13 +123,13 @@ def read_reply(
     return Reading(sender, classification, decision, lang, source)
 
 
-def describe(classification: Classification) -> str:
-    """The reason staff read: the red flags or the answer, never the patient's words."""
-    flags = [
-        label.split(":", 1)[1] for label in classification.matched if label.startswith("urgent:")
-    ]
+def describe(classification: Classification, lexicon: Lexicon) -> str:
+    """The reason staff read, in words: the red flags as the lexicon names them ("red flag:
+    swelling of the lips, fever") or the answer. Never the patient's words: the reason
+    travels in alert SMS and emails, which are not private."""
+    flags = red_flag_reasons(classification, lexicon)
     if flags:
-        return "red flag: " + ", ".join(flag.replace("_", " ") for flag in flags)
+        return "red flag: " + ", ".join(flags)
     if classification.intent is Intent.OTHER:
         return "reply needs reading"
     return f"patient answered {classification.intent.value}"

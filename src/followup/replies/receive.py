@@ -49,6 +49,7 @@ from followup.replies.decide import (
     CARRIER_OPT_TYPES,
     Reading,
     decide,
+    describe,
     needs_acknowledgement_check,
     read_reply,
 )
@@ -180,6 +181,7 @@ def _act(
         media_count=media_count,
         classification=reading.classification,
         source=reading.source,
+        reason=describe(reading.classification, deps.lexicon),
     )
     escalation = act_on_reply(
         conn,
