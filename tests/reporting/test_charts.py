@@ -13,6 +13,10 @@ from followup.reporting import charts
 SVG = "{http://www.w3.org/2000/svg}"
 
 
+def _parse(chart: str) -> ET.Element:
+    return ET.fromstring(chart)  # noqa: S314 - our own output, not untrusted data
+
+
 def _all_charts() -> dict[str, str]:
     series = [charts.Series("sent", [3, 5, 0]), charts.Series("delivered", [2, 5, 0])]
     shares = [("Day 3", [("better", 2), ("same", 1), ("worse", 1)])]
@@ -26,7 +30,7 @@ def _all_charts() -> dict[str, str]:
 
 @pytest.mark.parametrize("name", ["column", "share", "rate", "minutes"])
 def test_chart_text_is_at_least_12px_at_its_drawn_size(name: str) -> None:
-    svg = ET.fromstring(str(_all_charts()[name]))
+    svg = _parse(_all_charts()[name])
     view_width = float(svg.attrib["viewBox"].split()[2])
     # Drawn at its own size: one user unit is one CSS pixel, so font-size is what is read.
     assert float(svg.attrib["width"]) == view_width
@@ -36,7 +40,7 @@ def test_chart_text_is_at_least_12px_at_its_drawn_size(name: str) -> None:
 
 
 def test_column_chart_axes_name_their_units() -> None:
-    svg = ET.fromstring(str(_all_charts()["column"]))
+    svg = _parse(_all_charts()["column"])
     texts = [t.text for t in svg.iter(f"{SVG}text")]
     assert "messages" in texts
     assert "day (month-day)" in texts
@@ -44,15 +48,22 @@ def test_column_chart_axes_name_their_units() -> None:
 
 
 def test_rate_chart_values_and_axis_are_percentages() -> None:
-    texts = [t.text for t in ET.fromstring(str(_all_charts()["rate"])).iter(f"{SVG}text")]
+    texts = [t.text for t in _parse(_all_charts()["rate"]).iter(f"{SVG}text")]
     assert "25%" in texts
     assert {"0%", "50%", "100%"} <= set(texts)
 
 
 def test_minutes_chart_values_carry_their_unit() -> None:
-    texts = [t.text for t in ET.fromstring(str(_all_charts()["minutes"])).iter(f"{SVG}text")]
+    texts = [t.text for t in _parse(_all_charts()["minutes"]).iter(f"{SVG}text")]
     assert "12 min" in texts
     assert "95 min" in texts
+
+
+def test_a_bar_with_nothing_to_measure_says_so_instead_of_zero() -> None:
+    chart = charts.bar_chart("Median", [("urgent", None), ("normal", 12)], unit="min")
+    texts = [t.text for t in _parse(chart).iter(f"{SVG}text")]
+    assert "none yet" in texts
+    assert "0 min" not in texts
 
 
 def test_chart_labels_are_escaped() -> None:

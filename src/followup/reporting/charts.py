@@ -163,23 +163,28 @@ def share_chart(
 
 def bar_chart(
     title: str,
-    rows: Sequence[tuple[str, float]],
+    rows: Sequence[tuple[str, float | None]],
     *,
     percent: bool = False,
     unit: str = "",
     x_title: str = "",
 ) -> Markup:
-    """Horizontal bars with their value (and unit) printed at the end: rates, durations."""
+    """Horizontal bars with their value (and unit) printed at the end: rates, durations.
+    A value of None (nothing to measure yet) has no bar and says so, rather than 0."""
     width, label_w, row_h, top = WIDTH, 160, 28, 8
     plot_w = width - label_w - 90
-    ticks = [0.0, 0.5, 1.0] if percent else nice_ticks(max((v for _, v in rows), default=0))
+    values = [v for _, v in rows if v is not None]
+    ticks = [0.0, 0.5, 1.0] if percent else nice_ticks(max(values, default=0))
     peak = ticks[-1]
     suffix = "%" if percent else (f" {unit}" if unit else "")
     body: list[str] = []
     for i, (label, value) in enumerate(rows):
         y = top + i * row_h
-        w = plot_w * value / peak
-        shown = f"{100 * value:.0f}%" if percent else f"{value:g}{suffix}"
+        w = 0.0 if value is None else plot_w * value / peak
+        if value is None:
+            shown = "none yet"
+        else:
+            shown = f"{100 * value:.0f}%" if percent else f"{value:g}{suffix}"
         body.append(
             f'<text x="{label_w - 8}" y="{y + 18}" text-anchor="end">{escape(label)}</text>'
             f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" '

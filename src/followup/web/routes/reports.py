@@ -137,7 +137,10 @@ def _charts(report: Report, titles: Mapping[str, str]) -> dict[str, Any]:
         ),
         "escalations": charts.bar_chart(
             "Median minutes to acknowledge",
-            [(e.priority, round((e.ack_median_s or 0) / 60)) for e in report.escalations],
+            [
+                (e.priority, None if e.ack_median_s is None else round(e.ack_median_s / 60))
+                for e in report.escalations
+            ],
             unit="min",
             x_title="median time to acknowledge (minutes)",
         ),
