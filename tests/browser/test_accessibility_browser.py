@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from sqlalchemy import select
 
 from followup.core.links import LinkSigner
@@ -159,8 +159,11 @@ def _refreshes(page: Page) -> int:
 def _refreshed_twice(page: Page, since: int | None = None) -> None:
     """Wait, on the page, until the queue has refreshed twice more since `since` (now)."""
     refreshes = _refreshes(page) if since is None else since
+    # A function, not an expression: Playwright would eval an expression, which a page's
+    # Content-Security-Policy forbids.
     page.wait_for_function(
-        f"Number(document.querySelector('.queue-live').dataset.refreshes) >= {refreshes + 2}"
+        "n => Number(document.querySelector('.queue-live').dataset.refreshes) >= n",
+        arg=refreshes + 2,
     )
 
 
@@ -209,7 +212,7 @@ def test_after_an_action_focus_is_by_the_controls_not_at_the_top(
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
 def test_top_bar_is_one_line_and_its_menu_works_from_the_keyboard(
-    demo_server: LiveServer, browser: Browser, viewport: dict[str, int]
+    demo_server: LiveServer, browser: Browser, screenshots: Path, viewport: dict[str, int]
 ) -> None:
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
@@ -226,6 +229,7 @@ def test_top_bar_is_one_line_and_its_menu_works_from_the_keyboard(
     reports = page.get_by_role("link", name="Reports")
     expect(reports).to_be_visible()
     assert sideways_overflow(page) is None  # the open menu stays on screen
+    page.screenshot(path=screenshots / f"page-menu-open-{viewport['width']}.png")
     page.keyboard.press("Escape")
     expect(reports).to_be_hidden()
     assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
@@ -250,3 +254,56 @@ def test_chart_text_is_at_least_12px_on_screen(
     assert len(smallest) == 6
     assert min(smallest) >= 12, smallest
     context.close()
+
+
+# The policy being introduced for every page: nothing inline, nothing from elsewhere.
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+_RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", e =>
+  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}`));
+"""
+
+
+def _with_strict_csp(route: Route) -> None:
+    """Serve pages as if the app sent STRICT_CSP (it will; a colleague is adding it)."""
+    if route.request.resource_type != "document":
+        route.continue_()
+        return
+    response = route.fetch()
+    route.fulfill(
+        response=response, headers={**response.headers, "content-security-policy": STRICT_CSP}
+    )
+
+
+def test_pages_and_the_live_queue_work_under_a_strict_content_security_policy(
+    demo_server: LiveServer, browser: Browser
+) -> None:
+    ids = _demo_ids(demo_server)
+    context = browser.new_context(viewport=PHONE)
+    context.route("**/*", _with_strict_csp)
+    context.add_init_script(_RECORD_CSP_VIOLATIONS)
+    page = context.new_page()
+    violations: list[str] = []
+
+    def recorded(name: str) -> None:
+        violations.extend(f"{name}: {v}" for v in page.evaluate("window.__cspViolations"))
+
+    page.goto(f"{demo_server.url}/login")
+    recorded("sign-in")
+    _sign_in(page, demo_server)
+    for name, path in _staff_pages(ids):
+        page.goto(demo_server.url + path)
+        if name == "today":
+            _refreshed_twice(page)  # htmx, idiomorph and app.js all ran
+            page.get_by_text("Menu").click()
+            expect(page.get_by_role("link", name="Reports")).to_be_visible()
+        recorded(name)
+    signer = LinkSigner(demo_server.runtime.settings.signing_key(), demo_server.url)
+    page.goto(signer.unsubscribe_url(ids["ava"], demo_server.runtime.clock.now()))
+    recorded("patient-link-unsubscribe")
+    context.close()
+    assert violations == []
