@@ -111,3 +111,11 @@ def test_timeline_names_the_delivery_worker_not_its_lease_id(
     assert "(the delivery worker)" in page
     assert worker not in page
     assert "clinic-node-1" not in page
+
+
+def test_enroll_form_offers_words_not_codes(staff_client: TestClient) -> None:
+    page = staff_client.get("/enroll").text
+    for words in (">SMS and email<", ">English<", ">French<", ">Chemical peel<", ">Microneedling<"):
+        assert words in page
+    assert ">chemical-peel<" not in page
+    assert "Français" not in page  # every language named in the page's own language
