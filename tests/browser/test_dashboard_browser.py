@@ -29,14 +29,16 @@ UNLABELLED_FIELDS = """
 WORSE_TEXT = "It's getting worse, red and swollen, and I have a fever"
 
 
-def send_signed_sms(server: LiveServer, body: str, sid: str) -> httpx.Response:
+def send_signed_sms(
+    server: LiveServer, body: str, sid: str, sender: str = PATIENT_PHONE
+) -> httpx.Response:
     """POST the webhook exactly as Twilio does: form fields plus X-Twilio-Signature."""
     url = f"{server.url}/webhooks/twilio/sms"
     params = {
         "MessageSid": sid,
         "SmsMessageSid": sid,
         "AccountSid": "AC" + "0" * 32,
-        "From": PATIENT_PHONE,
+        "From": sender,
         "To": CLINIC_NUMBER,
         "Body": body,
         "NumMedia": "0",
@@ -64,12 +66,12 @@ def enroll_patient(page: Page, shots: Path) -> None:
     page.get_by_label("The patient agreed to receive follow-up messages").check()
     page.get_by_role("button", name="Preview schedule").click()
     preview = page.get_by_test_id("schedule-preview")
-    expect(preview).to_contain_text("day1")
-    expect(preview).to_contain_text("day7")
+    expect(preview).to_contain_text("Day 1")
+    expect(preview).to_contain_text("Day 7")
     page.screenshot(path=shots / "03-enroll-preview.png", full_page=True)
     page.get_by_role("button", name="Confirm enrollment").click()
     expect(page.get_by_role("status")).to_contain_text("Nora Blake is enrolled")
-    expect(page.get_by_test_id("timeline")).to_contain_text("day3")
+    expect(page.get_by_test_id("timeline")).to_contain_text("Day 3")
 
 
 def handle_escalation(page: Page, shots: Path) -> None:
@@ -124,7 +126,7 @@ def test_nurse_shift_from_sign_in_to_resolved(
         "Called back, booked a visit today.",
         "antibiotics prescribed",
         "resolved",
-        "day1",
+        "Day 1",
     ):
         expect(timeline).to_contain_text(text)
     page.screenshot(path=screenshots / "07-patient-timeline.png", full_page=True)

@@ -210,7 +210,7 @@ def test_enroll_offers_spanish_and_refuses_an_unknown_language(
     staff_client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
     page = staff_client.get("/enroll").text
-    assert '<option value="es" >Español</option>' in page
+    assert '<option value="es" >Spanish</option>' in page
     token = csrf_from(page)
     unknown = staff_client.post(
         "/enroll", data={"csrf_token": token, **_enroll_form(language="de", step="confirm")}

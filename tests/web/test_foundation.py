@@ -115,3 +115,11 @@ def test_sign_out_ends_the_session(client: TestClient) -> None:
     page = client.get("/patients")
     client.post("/logout", data={"csrf_token": csrf_from(page.text)})
     assert client.get("/patients", follow_redirects=False).status_code == 303
+
+
+def test_favicon_is_answered_and_linked(visitor_client: TestClient) -> None:
+    icon = visitor_client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.startswith("<svg")
+    assert '<link rel="icon" href="/static/favicon.svg"' in visitor_client.get("/login").text

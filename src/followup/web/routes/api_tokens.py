@@ -73,4 +73,4 @@ def revoke(
         return redirect(PAGE)
     revoke_token(session, token, now=runtime.clock.now(), actor=staff.email, staff_user_id=staff.id)
     flash(request, f"Token {token.prefix} ({token.name}) revoked.")
-    return redirect(PAGE)
+    return redirect(PAGE, focus="tokens")

@@ -185,7 +185,10 @@ def _act(
     escalation_id: int,
     action: Callable[[Escalation], object],
     done: str,
+    focus: str,
 ) -> Response:
+    """Run one action and go back to the escalation, focused where the nurse was (`focus`:
+    an id on escalation.html); once resolved, the actions are gone: focus what happened."""
     escalation = clinic_escalation(session, staff, escalation_id)
     try:
         action(escalation)
@@ -193,7 +196,9 @@ def _act(
         flash(request, str(exc), "error")
     else:
         flash(request, done)
-    return redirect(f"/escalations/{escalation.id}")
+    if escalation.status is EscalationStatus.RESOLVED:
+        focus = "what"
+    return redirect(f"/escalations/{escalation.id}", focus=focus)
 
 
 @actions.post("/escalations/{escalation_id:int}/acknowledge")
@@ -212,6 +217,7 @@ def acknowledge(
         escalation_id,
         lambda e: lifecycle.acknowledge(session, e, staff, now),
         "Acknowledged.",
+        "act",
     )
 
 
@@ -234,6 +240,7 @@ def assign(
         escalation_id,
         lambda e: lifecycle.assign(session, e, assignee, staff, now),
         done,
+        "assignee",
     )
 
 
@@ -254,6 +261,7 @@ def add_note(
         escalation_id,
         lambda e: lifecycle.add_note(session, e, staff, body, now),
         "Note added.",
+        "note-body",
     )
 
 
@@ -274,6 +282,7 @@ def reply(
         escalation_id,
         lambda e: lifecycle.reply_to_patient(session, e, staff, body, now),
         "Reply queued: it goes out by SMS in a few seconds.",
+        "reply-body",
     )
 
 
@@ -294,4 +303,5 @@ def resolve(
         escalation_id,
         lambda e: lifecycle.resolve(session, e, staff, outcome, now),
         "Resolved.",
+        "what",
     )

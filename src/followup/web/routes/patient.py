@@ -71,14 +71,18 @@ def patient_page(
     )
 
 
-def _act(request: Request, patient: Patient, action: Callable[[], object], done: str) -> Response:
+def _act(
+    request: Request, patient: Patient, action: Callable[[], object], done: str, focus: str
+) -> Response:
+    """Run one action and go back to the patient, focused on the control used (or the
+    element holding it, if the action removed it): `focus` is an id on patient.html."""
     try:
         action()
     except PatientActionError as exc:
         flash(request, str(exc), "error")
     else:
         flash(request, done)
-    return redirect(f"/patients/{patient.id}")
+    return redirect(f"/patients/{patient.id}", focus=focus)
 
 
 def _treatment(session: DbSession, patient: Patient, treatment_id: int) -> Treatment:
@@ -114,6 +118,7 @@ def pause(
         patient,
         lambda: plan_actions.pause_plan(session, treatment, staff, now),
         "Plan paused.",
+        f"plan-{treatment.id}",
     )
 
 
@@ -134,6 +139,7 @@ def resume(
         patient,
         lambda: plan_actions.resume_plan(session, treatment, staff, now),
         "Plan resumed.",
+        f"plan-{treatment.id}",
     )
 
 
@@ -154,6 +160,7 @@ def cancel(
         patient,
         lambda: plan_actions.cancel_message(session, message, staff, now),
         "Message cancelled.",
+        f"message-{message.id}",
     )
 
 
@@ -175,7 +182,7 @@ def reschedule(
         when = parse_local(send_at, clinic.timezone)
     except ValueError:
         flash(request, "Give the new time as a date and time.", "error")
-        return redirect(f"/patients/{patient.id}")
+        return redirect(f"/patients/{patient.id}", focus=f"when-{message.id}")
     rules = send_rules(clinic)
     try:
         actual = plan_actions.reschedule_message(session, message, when, staff, now, rules)
@@ -184,7 +191,7 @@ def reschedule(
     else:
         moved = "" if actual == when else " (moved out of quiet hours)"
         flash(request, f"Message rescheduled to {local_time(actual, clinic.timezone)}{moved}.")
-    return redirect(f"/patients/{patient.id}")
+    return redirect(f"/patients/{patient.id}", focus=f"message-{message.id}")
 
 
 @actions.post("/patients/{patient_id:int}/messages/{message_id:int}/resend")
@@ -204,6 +211,7 @@ def resend(
         patient,
         lambda: plan_actions.resend_message(session, message, patient, staff, now),
         "Message queued to send again.",
+        f"message-{message.id}",
     )
 
 
@@ -222,6 +230,7 @@ def consent(
         patient,
         lambda: plan_actions.record_consent(session, patient, staff, now),
         "Consent recorded.",
+        "record-consent",
     )
 
 
@@ -240,6 +249,7 @@ def opt_out(
         patient,
         lambda: plan_actions.record_opt_out(session, patient, staff, now),
         "Opt-out recorded; waiting messages cancelled.",
+        "record-consent",
     )
 
 
@@ -259,6 +269,7 @@ def note(
         patient,
         lambda: plan_actions.add_patient_note(session, patient, staff, body, now),
         "Note added.",
+        "patient-note",
     )
 
 

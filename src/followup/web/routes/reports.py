@@ -3,6 +3,7 @@ figures as CSV. The figures come from followup.reporting.reports; this module tr
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from followup.models import Clinic, StaffUser
 from followup.reporting import charts
 from followup.reporting.formats import local_midnight, report_csv
 from followup.reporting.reports import ANSWERS, Report, build_report
+from followup.web import labels
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
 from followup.web.pages import render
 
@@ -72,7 +74,7 @@ def report_page(
         "until": until,
         "answers": ANSWERS,
         "days": _days_by_outcome(report),
-        "charts": _charts(report),
+        "charts": _charts(report, labels.plan_titles(runtime.templates_dir)),
         "query": request.url.query,
     }
     return render(request, "reports.html", context)
@@ -105,25 +107,41 @@ def _days_by_outcome(report: Report) -> list[tuple[str, dict[str, int]]]:
     return sorted(days.items())
 
 
-def _charts(report: Report) -> dict[str, Any]:
+def _charts(report: Report, titles: Mapping[str, str]) -> dict[str, Any]:
+    """The report's charts, their labels in words (steps, treatment titles)."""
     days = _days_by_outcome(report)
     series = [charts.Series(n, [t[n] for _, t in days]) for n in charts.OUTCOME_NAMES]
 
-    def shares(rows: list[Any]) -> list[tuple[str, list[tuple[str, int]]]]:
-        return [(r.group, [(a, getattr(r, a)) for a in ANSWERS]) for r in rows]
+    def shares(
+        rows: list[Any], name: Callable[[str], str] = str
+    ) -> list[tuple[str, list[tuple[str, int]]]]:
+        return [(name(r.group), [(a, getattr(r, a)) for a in ANSWERS]) for r in rows]
 
     return {
         "messages": charts.column_chart("Messages per day", [d[5:] for d, _ in days], series),
         "replies": charts.bar_chart(
-            "Reply rate per step", [(r.step, r.rate) for r in report.replies], percent=True
+            "Reply rate per step",
+            [(labels.step_label(r.step), r.rate) for r in report.replies],
+            percent=True,
+            x_title="patients who replied (%)",
         ),
-        "by_step": charts.share_chart("Answers per step", shares(report.answers_by_step)),
-        "by_kind": charts.share_chart("Answers per treatment", shares(report.answers_by_kind)),
+        "by_step": charts.share_chart(
+            "Answers per step", shares(report.answers_by_step, labels.step_label)
+        ),
+        "by_kind": charts.share_chart(
+            "Answers per treatment",
+            shares(report.answers_by_kind, lambda kind: labels.treatment_title(kind, titles)),
+        ),
         "by_practitioner": charts.share_chart(
             "Answers per practitioner", shares(report.answers_by_practitioner)
         ),
         "escalations": charts.bar_chart(
             "Median minutes to acknowledge",
-            [(e.priority, round((e.ack_median_s or 0) / 60)) for e in report.escalations],
+            [
+                (e.priority, None if e.ack_median_s is None else round(e.ack_median_s / 60))
+                for e in report.escalations
+            ],
+            unit="min",
+            x_title="median time to acknowledge (minutes)",
         ),
     }

@@ -79,14 +79,15 @@ def settings_page(request: Request, session: DbSession, staff: AdminStaff) -> Re
     )
 
 
-def _apply(request: Request, action: Callable[[], object], done: str) -> Response:
+def _apply(request: Request, action: Callable[[], object], done: str, focus: str) -> Response:
+    """Run one change and go back to settings, focused on the section it was made in."""
     try:
         action()
     except SettingsError as exc:
         flash(request, f"Not saved: {exc}", "error")
     else:
         flash(request, done)
-    return redirect("/settings")
+    return redirect("/settings", focus=focus)
 
 
 def _time(value: str) -> time:
@@ -122,7 +123,7 @@ def save_timing(
         )
         clinic_settings.update_timing(session, clinic, timing, staff, runtime.clock.now())
 
-    return _apply(request, change, "Clinic settings saved.")
+    return _apply(request, change, "Clinic settings saved.", "h-timing")
 
 
 @actions.post("/settings/office-hours")
@@ -143,7 +144,7 @@ def save_office_hours(
         )
         clinic_settings.update_office_hours(session, clinic, hours, staff, runtime.clock.now())
 
-    return _apply(request, change, "Office hours saved.")
+    return _apply(request, change, "Office hours saved.", "h-hours")
 
 
 @actions.post("/settings/on-call")
@@ -172,6 +173,7 @@ def add_on_call(
             urgent_only=urgent_only == "yes",
         ),
         "On-call contact added.",
+        "h-oncall",
     )
 
 
@@ -192,6 +194,7 @@ def toggle_on_call(
         request,
         lambda: clinic_settings.set_on_call_active(session, contact, active == "yes", staff, now),
         "On-call contact updated.",
+        f"oncall-{contact.id}",
     )
 
 
@@ -215,6 +218,7 @@ def add_staff(
             session, clinic, staff, now, email=email, name=name, password=password, role=chosen
         ),
         "Staff account created.",
+        "h-staff",
     )
 
 
@@ -237,4 +241,5 @@ def update_staff(
             session, member, staff, now, role=chosen, active=active == "yes"
         ),
         "Staff account updated.",
+        f"role-{member.id}",
     )

@@ -1,15 +1,21 @@
-"""Every message template rendered with sample data, with SMS encoding and segment count."""
+"""The message templates as the signed-in clinic's patients get them: rendered with the
+clinic's own name, short SMS name and phone (a sample patient otherwise), with each SMS's
+encoding and segment count, and filtered by treatment, channel and language (plain GET
+parameters, so the filter works without JavaScript)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from followup.messages.plans import PlanError, load_plan
+from followup.core.phones import display_phone
+from followup.delivery.context import cached_plan, format_day
+from followup.messages.plans import PlanError
 from followup.messages.rendering import (
     MessageRenderer,
     TemplateRef,
@@ -17,10 +23,15 @@ from followup.messages.rendering import (
     sample_context,
 )
 from followup.messages.segments import SmsAnalysis
-from followup.web.deps import CurrentStaff, RuntimeDep
+from followup.models import Clinic
+from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
+from followup.web.labels import plan_titles
 from followup.web.pages import render
 
 router = APIRouter()
+ALL = "all"
+CHANNELS = ("sms", "email")
+SAMPLE_DAY = date(2026, 3, 7)  # the sample patient's treatment day
 
 
 @dataclass(frozen=True)
@@ -36,40 +47,70 @@ class TemplatePreview:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class PreviewFilter:
+    """Which templates to show; ALL (or an empty value for channel and language) shows
+    every one. Values that name nothing simply match nothing."""
+
+    treatment: str = ALL
+    channel: str = ALL
+    lang: str = ALL
+
+    def keeps(self, ref: TemplateRef) -> bool:
+        return (
+            self.treatment in (ALL, ref.plan)
+            and self.channel in (ALL, ref.channel)
+            and self.lang in (ALL, ref.lang)
+        )
+
+
 @lru_cache(maxsize=4)
 def _renderer(templates_dir: Path) -> MessageRenderer:
     # Compiled templates are cached inside the renderer; keep one per directory.
     return MessageRenderer(templates_dir)
 
 
-def preview_all(templates_dir: Path) -> list[TemplatePreview]:
-    """Render every template with the sample data; a broken one shows its error instead."""
+def preview_templates(
+    templates_dir: Path, clinic: Clinic, chosen: PreviewFilter
+) -> list[TemplatePreview]:
+    """Render the chosen templates for `clinic`; a broken one shows its error instead."""
     renderer = _renderer(templates_dir)
-    plans: dict[str, dict[str, int]] = {}
     previews = []
     for ref in sorted(renderer.template_names()):
+        if not chosen.keeps(ref):
+            continue
         try:
-            if ref.plan not in plans:
-                plan = load_plan(templates_dir, ref.plan)
-                plans[ref.plan] = {step.name: step.day for step in plan.steps}
-            previews.append(_preview(renderer, ref, plans[ref.plan][ref.step]))
-        except (TemplateRenderError, PlanError, KeyError) as exc:
+            plan = cached_plan(templates_dir, ref.plan)
+            day = next(step.day for step in plan.steps if step.name == ref.step)
+            previews.append(_preview(renderer, ref, clinic, plan.title, day))
+        except (TemplateRenderError, PlanError, StopIteration) as exc:
+            where = f"{ref.plan}/{ref.step}"
             previews.append(
                 TemplatePreview(
-                    ref.plan,
-                    ref.step,
-                    str(ref.channel),
-                    ref.lang,
-                    f"{ref.plan}/{ref.step}",
-                    error=str(exc),
+                    ref.plan, ref.step, ref.channel, ref.lang, where, error=str(exc) or where
                 )
             )
     return previews
 
 
-def _preview(renderer: MessageRenderer, ref: TemplateRef, day: int) -> TemplatePreview:
-    context = sample_context(ref.lang)
-    context["step"] = {"day": day}
+def clinic_context(
+    clinic: Clinic, lang: str, channel: str, plan_title: str, day: int
+) -> dict[str, object]:
+    """The sample context, with the clinic's own details: SMS bodies use its short SMS
+    name, as the worker does (delivery.context.render_context)."""
+    name = (clinic.sms_name or clinic.name) if channel == "sms" else clinic.name
+    return {
+        **sample_context(lang),
+        "clinic": {"name": name, "phone": display_phone(clinic.contact_phone)},
+        "treatment": {"label": plan_title.lower(), "treated_on": format_day(SAMPLE_DAY, lang)},
+        "step": {"day": day},
+    }
+
+
+def _preview(
+    renderer: MessageRenderer, ref: TemplateRef, clinic: Clinic, title: str, day: int
+) -> TemplatePreview:
+    context = clinic_context(clinic, ref.lang, ref.channel, title, day)
     if ref.channel == "sms":
         sms = renderer.render_sms(ref.plan, ref.step, ref.lang, context)
         return TemplatePreview(
@@ -88,5 +129,34 @@ def _preview(renderer: MessageRenderer, ref: TemplateRef, day: int) -> TemplateP
 
 
 @router.get("/templates")
-def templates_page(request: Request, _staff: CurrentStaff, runtime: RuntimeDep) -> Response:
-    return render(request, "templates.html", {"previews": preview_all(runtime.templates_dir)})
+def templates_page(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    treatment: str = Query("", max_length=64),
+    channel: str = Query(ALL, max_length=16),
+    lang: str = Query(ALL, max_length=16),
+) -> Response:
+    """One treatment at a time by default (the first plan): all of them is a long page."""
+    clinic = staff_clinic(session, staff)
+    titles = plan_titles(runtime.templates_dir)
+    refs = _renderer(runtime.templates_dir).template_names()
+    chosen = PreviewFilter(
+        treatment=treatment or next(iter(titles), ALL),
+        channel=channel or ALL,
+        lang=lang or ALL,
+    )
+    return render(
+        request,
+        "templates.html",
+        {
+            "clinic": clinic,
+            "previews": preview_templates(runtime.templates_dir, clinic, chosen),
+            "chosen": chosen,
+            "titles": titles,
+            "channels": CHANNELS,
+            "languages": sorted({ref.lang for ref in refs}),
+            "total": len(refs),
+        },
+    )
