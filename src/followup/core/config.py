@@ -59,6 +59,22 @@ class Settings(BaseSettings):
     lexicon_path: Path | None = Field(None, description="Extra reply lexicon (TOML).")
     log_level: str = Field("INFO")
 
+    session_idle_minutes: int = Field(
+        30, ge=1, le=12 * 60, description="A dashboard session ends after this long unused."
+    )
+    max_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest request body for dashboard forms and the rest."
+    )
+    max_body_webhook_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest request body for Twilio's webhooks."
+    )
+    max_body_api_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body for the JSON API."
+    )
+    max_body_import_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest request body for a CSV upload."
+    )
+
     api_rate_limit_per_minute: float = Field(
         120.0, gt=0, description="API requests a minute per token (per web process)."
     )
