@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from followup.messages.plans import PlanError, load_plan
@@ -17,10 +17,11 @@ from followup.messages.rendering import (
     sample_context,
 )
 from followup.messages.segments import SmsAnalysis
+from followup.web.access import staff_pages
 from followup.web.deps import CurrentStaff, RuntimeDep
 from followup.web.pages import render
 
-router = APIRouter()
+router = staff_pages()
 
 
 @dataclass(frozen=True)
