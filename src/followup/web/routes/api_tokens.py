@@ -16,7 +16,7 @@ from followup.admin.api_tokens import (
     revoke_token,
 )
 from followup.web.access import admin_actions, admin_pages
-from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
+from followup.web.deps import CurrentStaff, DbSession, NotFound, RuntimeDep, staff_clinic
 from followup.web.pages import flash, redirect, render
 
 router = admin_pages()
@@ -66,15 +66,14 @@ def create(
     return _page(request, session, staff, 201, new_token=issued.secret, new_name=issued.token.name)
 
 
-@actions.post(PAGE + "/{token_id}/revoke")
+@actions.post(PAGE + "/{token_id:int}/revoke")
 def revoke(
     request: Request, session: DbSession, staff: CurrentStaff, runtime: RuntimeDep, token_id: int
 ) -> Response:
     try:
         token = find_token(session, staff_clinic(session, staff), str(token_id))
     except TokenError:
-        flash(request, "No such token.", "error")
-        return redirect(PAGE)
+        raise NotFound from None  # another clinic's token looks like no token at all
     revoke_token(session, token, now=runtime.clock.now(), actor=staff.email, staff_user_id=staff.id)
     flash(request, f"Token {token.prefix} ({token.name}) revoked.")
     return redirect(PAGE)
