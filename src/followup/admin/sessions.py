@@ -9,6 +9,7 @@ its password, when its holder changes the password (their other sessions), after
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,8 +17,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from followup.admin import throttle
 from followup.core.audit import record_audit
+from followup.core.db import transaction
+from followup.core.runtime import Runtime
 from followup.models import StaffSession, StaffUser
+
+log = logging.getLogger(__name__)
 
 # One clinic shift. Counted from sign-in, not from the last request: the queue page polls
 # every few seconds, so a tablet left open would otherwise stay signed in for ever.
@@ -117,3 +123,15 @@ def purge_ended_sessions(session: Session, now: datetime, idle: timedelta) -> in
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def sign_in_upkeep(runtime: Runtime) -> int:
+    """The worker's periodic job: delete ended sessions and sign-in counters that wore off
+    (every sign-in attempt adds a counter, even for an email nobody has)."""
+    now = runtime.clock.now()
+    idle = timedelta(minutes=runtime.settings.session_idle_minutes)
+    with transaction(runtime.sessions) as session:
+        deleted = purge_ended_sessions(session, now, idle) + throttle.purge_worn_off(session, now)
+    if deleted:
+        log.info("sign-in upkeep deleted=%s", deleted)
+    return deleted
