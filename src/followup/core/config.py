@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Web server bind address.")
     port: int = Field(8000, ge=1, le=65535, description="Web server port.")
+    trusted_proxies: str = Field(
+        "127.0.0.1",
+        description="Addresses whose X-Forwarded-For is believed (comma-separated, or *).",
+    )
     templates_dir: Path = Field(default_factory=_default_templates_dir)
     lexicon_path: Path | None = Field(None, description="Extra reply lexicon (TOML).")
     log_level: str = Field("INFO")
