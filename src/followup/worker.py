@@ -4,7 +4,9 @@ Jobs, each a few lines that call a use case:
   - dispatch_due          every FOLLOWUP_DISPATCH_INTERVAL_SECONDS (max_instances=1, coalesce)
   - recover_stale_claims  every minute
   - housekeeping          every five minutes
-  - whatever other modules register with `register_job` (e.g. escalation_sla_sweep)
+  - escalation_sla_sweep  every minute
+  - sign_in_upkeep        every five minutes: ended sessions, worn-off sign-in counters
+  - whatever other modules register with `register_job`
 
 SIGTERM/SIGINT: stop claiming, let sends already at the provider finish and record them,
 give back claimed messages not yet sent, exit 0.
@@ -55,12 +57,14 @@ def register_job(job: PeriodicJob) -> None:
 
 
 def periodic_jobs() -> list[PeriodicJob]:
+    from followup.admin.sessions import sign_in_upkeep
     from followup.escalations.lifecycle import escalation_sla_sweep
 
     defaults = {
         "escalation_sla_sweep": PeriodicJob(
             "escalation_sla_sweep", timedelta(minutes=1), escalation_sla_sweep
-        )
+        ),
+        "sign_in_upkeep": PeriodicJob("sign_in_upkeep", HOUSEKEEPING_INTERVAL, sign_in_upkeep),
     }
     return list((defaults | PERIODIC_JOBS).values())
 

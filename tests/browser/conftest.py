@@ -64,7 +64,7 @@ def _serve(root: Path, seed: Callable[[Session, Runtime], None]) -> Iterator[Liv
     url = f"http://127.0.0.1:{port}"
     settings = load_settings(
         data_dir=root / "var",
-        database_url=f"sqlite:///{root / 'followup.core.db'}",
+        database_url=f"sqlite:///{root / 'followup.db'}",
         secret_key="browser-test-secret-" + "x" * 32,
         public_url=url,
         twilio_auth_token=TWILIO_TOKEN,

@@ -65,6 +65,6 @@ def test_defaults_run_on_sqlite_in_var_with_console_transports(
         monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
     settings = load_settings()
-    assert settings.effective_database_url == "sqlite:///var/followup.core.db"
+    assert settings.effective_database_url == "sqlite:///var/followup.db"
     assert settings.sms_transport.value == "console"
     assert settings.email_transport.value == "console"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from followup.core.clock import FixedClock
-from followup.models import AuditEvent, StaffUser
+from followup.models import AuditEvent
 from tests.factories import STAFF_PASSWORD, make_clinic, make_enrollment, make_staff
 from tests.webapp import csrf_from, make_client, sign_in
 
@@ -74,30 +73,6 @@ def test_login_without_csrf_token_is_refused(client: TestClient) -> None:
         "/login", data={"email": "nurse@example.com", "password": STAFF_PASSWORD}
     )
     assert response.status_code == 403
-
-
-def test_wrong_password_then_lockout(
-    client: TestClient, session_factory: sessionmaker[Session], clock: FixedClock
-) -> None:
-    token = csrf_from(client.get("/login").text)
-    for _ in range(5):
-        wrong = client.post(
-            "/login", data={"email": "nurse@example.com", "password": "nope", "csrf_token": token}
-        )
-        assert wrong.status_code == 401
-        clock.advance(timedelta(seconds=10))
-    right = client.post(
-        "/login",
-        data={"email": "nurse@example.com", "password": STAFF_PASSWORD, "csrf_token": token},
-    )
-    assert right.status_code == 401
-    assert "Too many failed attempts" in right.text
-    clock.advance(timedelta(minutes=16))
-    sign_in(client, "nurse@example.com", STAFF_PASSWORD)
-    with session_factory() as session:
-        user = session.scalars(select(StaffUser)).first()
-        assert user is not None
-        assert user.failed_logins == 0
 
 
 def test_patient_list_view_is_audited(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
 
 import pytest
 from fastapi.routing import APIRoute
@@ -15,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 
-from followup.core.clock import FixedClock
 from followup.models import AuditEvent, Escalation, EscalationStatus, Patient, Treatment
 from tests.factories import STAFF_PASSWORD
 from tests.web_fixtures import ClinicRows
@@ -215,17 +213,3 @@ def test_browser_gets_a_readable_page_for_expired_form_and_missing_row(
     missing = visitor_client.get(f"/patients/{two_clinics[1].patient.id}", headers=html)
     assert missing.status_code == 404
     assert "Not found" in missing.text
-
-
-def test_a_session_ends_after_a_shift_even_while_the_queue_polls(
-    visitor_client: TestClient, two_clinics: tuple[ClinicRows, ClinicRows], clock: FixedClock
-) -> None:
-    sign_in(visitor_client, two_clinics[0].staff.email, STAFF_PASSWORD)
-    poll = {"HX-Request": "true"}
-    for _ in range(12):  # an open tablet polling all day
-        clock.advance(timedelta(minutes=59))
-        assert visitor_client.get("/escalations/rows", headers=poll).status_code == 200
-    clock.advance(timedelta(minutes=20))
-    assert visitor_client.get("/escalations/rows", headers=poll).status_code == 401
-    page = visitor_client.get("/today", follow_redirects=False)
-    assert page.headers["location"].startswith("/login")

@@ -31,7 +31,7 @@ def _enroll_and_send_day1(
     10:00 local, and read what the console transport wrote."""
     settings = load_settings(
         data_dir=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'followup.core.db'}",
+        database_url=f"sqlite:///{tmp_path / 'followup.db'}",
         secret_key=SECRET,
         templates_dir=templates_dir,
     )
@@ -99,7 +99,7 @@ def test_a_spanish_speaking_patient_gets_spanish_messages(
 
 
 def test_worker_once_command_sends_what_is_due(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'followup.core.db'}"
+    url = f"sqlite:///{tmp_path / 'followup.db'}"
     engine = make_engine(url)
     Base.metadata.create_all(engine)
     now = datetime.now(UTC)

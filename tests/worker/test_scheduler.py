@@ -7,13 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from followup.admin.sessions import start_session
 from followup.core.clock import FixedClock
 from followup.core.config import load_settings
 from followup.core.runtime import Runtime
-from followup.models import MessageKind, MessageStatus, ScheduledMessage
+from followup.models import MessageKind, MessageStatus, ScheduledMessage, StaffSession
 from followup.worker import PERIODIC_JOBS, PeriodicJob, Worker, periodic_jobs, register_job
 from tests.delivery.support import (
     SECRET,
@@ -22,6 +23,7 @@ from tests.delivery.support import (
     make_message,
     make_patient,
 )
+from tests.factories import make_staff
 
 
 @pytest.fixture
@@ -90,3 +92,20 @@ def test_housekeeping_expires_paused_messages_past_their_window(
     assert worker.housekeeping() == 1
     session.expire_all()
     assert session.get_one(ScheduledMessage, paused.id).status is MessageStatus.EXPIRED
+
+
+def test_the_worker_deletes_ended_sessions(
+    worker: Worker, session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    def sessions_left() -> int | None:
+        with session_factory() as session:
+            return session.scalar(select(func.count(StaffSession.id)))
+
+    with session_factory.begin() as session:
+        start_session(session, make_staff(session, make_clinic(session)), clock.now())
+    assert "sign_in_upkeep" in {job.name for job in periodic_jobs()}
+    worker.run_once()
+    assert sessions_left() == 1
+    clock.advance(timedelta(hours=13))
+    worker.run_once()
+    assert sessions_left() == 0

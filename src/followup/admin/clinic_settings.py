@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from followup.admin.clinics import ClinicError, create_staff, parse_timezone
+from followup.admin.sessions import end_all_sessions
+from followup.admin.staff_accounts import PASSWORD_MIN_LENGTH
 from followup.core.audit import record_audit
 from followup.core.phones import InvalidPhone, normalize_phone
 from followup.messages.office_hours import DAY_CODES, OfficeHours, OfficeHoursError
@@ -183,8 +185,8 @@ def add_staff_account(
     password: str,
     role: Role,
 ) -> StaffUser:
-    if len(password) < 12:
-        raise SettingsError("password", "use at least 12 characters")
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise SettingsError("password", f"use at least {PASSWORD_MIN_LENGTH} characters")
     try:
         user = create_staff(session, clinic, email=email, password=password, role=role, name=name)
     except ClinicError as exc:
@@ -202,7 +204,8 @@ def update_staff_account(
     role: Role,
     active: bool,
 ) -> None:
-    """Change a role or (de)activate an account; a clinic always keeps one active admin."""
+    """Change a role or (de)activate an account; a clinic always keeps one active admin.
+    Deactivating ends the account's sessions for good (reactivating revives none)."""
     if user.id == admin.id and (role is not Role.ADMIN or not active):
         raise SettingsError("role", "you can't remove your own admin access")
     if (user.role is Role.ADMIN and user.active) and (role is not Role.ADMIN or not active):
@@ -217,6 +220,8 @@ def update_staff_account(
             raise SettingsError("role", "the clinic needs at least one active admin")
     user.role = role
     user.active = active
+    if not active:
+        end_all_sessions(session, user)
     _audit(
         session,
         admin,

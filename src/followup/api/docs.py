@@ -13,13 +13,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-_STYLE = (
-    "body{font:15px/1.5 system-ui,sans-serif;max-width:980px;margin:24px auto;padding:0 16px}"
-    "h2{margin-top:32px;border-top:1px solid #ddd;padding-top:16px}"
-    "code,pre{background:#f4f6f7;border-radius:4px;padding:1px 4px}"
-    "pre{padding:8px;overflow:auto}table{border-collapse:collapse}"
-    "td,th{border-bottom:1px solid #e3e6e8;padding:4px 8px;text-align:left;vertical-align:top}"
-)
+# Served by the dashboard app: the Content-Security-Policy allows no inline style.
+STYLESHEET = "/static/api_docs.css"
 
 
 def _parameters(operation: dict[str, Any]) -> str:
@@ -56,7 +51,8 @@ def render_docs(spec: dict[str, Any], spec_url: str) -> str:
     schemas = spec.get("components", {}).get("schemas", {})
     parts = [
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{escape(spec['info']['title'])}</title><style>{_STYLE}</style></head><body>",
+        f"<title>{escape(spec['info']['title'])}</title>"
+        f"<link rel='stylesheet' href='{STYLESHEET}'></head><body>",
         f"<h1>{escape(spec['info']['title'])}</h1>",
         f"<p>{escape(spec['info'].get('description', ''))}</p>",
         f"<p>OpenAPI document: <a href='{escape(spec_url)}'>{escape(spec_url)}</a></p>",

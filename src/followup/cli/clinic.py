@@ -1,16 +1,13 @@
-"""`followup clinic ...` and `followup staff ...`: set up a clinic and who works there."""
+"""`followup clinic ...`: set up a clinic."""
 
 from __future__ import annotations
-
-import getpass
 
 import typer
 from sqlalchemy import select
 
-from followup.admin.clinics import ClinicError, create_clinic, create_staff, get_clinic
-from followup.cli.common import console, fail, read_secret_from_stdin, runtime
+from followup.admin.clinics import ClinicError, create_clinic
+from followup.cli.common import console, fail, runtime
 from followup.core.db import transaction
-from followup.core.passwords import WeakPassword
 from followup.core.phones import InvalidPhone
 from followup.messages.office_hours import (
     OfficeHours,
@@ -19,10 +16,9 @@ from followup.messages.office_hours import (
     parse_days,
     parse_times,
 )
-from followup.models import Clinic, Role
+from followup.models import Clinic
 
 clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
-staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 
 
 @clinic_app.command("add")
@@ -78,39 +74,3 @@ def list_clinics() -> None:
             hours = describe_office_hours(OfficeHours.of(clinic), "en")
             line = f"{clinic.slug}\t{clinic.name}\t{clinic.timezone}\t{hours}"
             console.print(line, soft_wrap=True, highlight=False)
-
-
-@staff_app.command("add")
-def add_staff(
-    clinic: str = typer.Option(..., help="Clinic slug."),
-    email: str = typer.Option(..., help="Sign-in email."),
-    role: Role = typer.Option(Role.STAFF, help="admin or staff."),
-    name: str = typer.Option("", help="Display name."),
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the password from standard input."
-    ),
-) -> None:
-    """Create a staff account (password from a prompt or --password-stdin)."""
-    password = read_secret_from_stdin() if password_stdin else _prompt_password()
-    with runtime() as rt:
-        try:
-            with transaction(rt.sessions) as session:
-                user = create_staff(
-                    session,
-                    get_clinic(session, clinic),
-                    email=email,
-                    password=password,
-                    role=role,
-                    name=name,
-                )
-                created = user.email
-        except (ClinicError, WeakPassword) as exc:
-            fail(str(exc))
-    console.print(f"staff account created: {created} ({role.value})")
-
-
-def _prompt_password() -> str:
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Repeat password: "):
-        fail("passwords do not match")
-    return first

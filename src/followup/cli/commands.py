@@ -1,13 +1,14 @@
 """Registers every command group on the root app (one import line per group)."""
 
 from followup.cli import app
-from followup.cli.clinic import clinic_app, staff_app
+from followup.cli.clinic import clinic_app
 from followup.cli.db import db_app
 from followup.cli.enroll import enroll_command
 from followup.cli.purge import purge_command
 from followup.cli.replies import replies_app
 from followup.cli.report import report_command
 from followup.cli.schedule import schedule_app
+from followup.cli.staff import staff_app
 from followup.cli.templates import templates_app
 from followup.cli.tokens import token_app
 from followup.cli.web import dev_command, web_command

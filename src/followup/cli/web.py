@@ -29,7 +29,10 @@ def web_command(
             host=host or rt.settings.host,
             port=port or rt.settings.port,
             log_level="warning",
+            # The client address (the sign-in throttle counts per address) comes from
+            # X-Forwarded-For only when the TLS proxy in front is one of these.
             proxy_headers=True,
+            forwarded_allow_ips=rt.settings.trusted_proxies,
         )
 
 

@@ -55,9 +55,29 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Web server bind address.")
     port: int = Field(8000, ge=1, le=65535, description="Web server port.")
+    trusted_proxies: str = Field(
+        "127.0.0.1",
+        description="Addresses whose X-Forwarded-For is believed (comma-separated, or *).",
+    )
     templates_dir: Path = Field(default_factory=_default_templates_dir)
     lexicon_path: Path | None = Field(None, description="Extra reply lexicon (TOML).")
     log_level: str = Field("INFO")
+
+    session_idle_minutes: int = Field(
+        30, ge=1, le=12 * 60, description="A dashboard session ends after this long unused."
+    )
+    max_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest request body for dashboard forms and the rest."
+    )
+    max_body_webhook_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest request body for Twilio's webhooks."
+    )
+    max_body_api_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body for the JSON API."
+    )
+    max_body_import_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest request body for a CSV upload."
+    )
 
     api_rate_limit_per_minute: float = Field(
         120.0, gt=0, description="API requests a minute per token (per web process)."
@@ -132,7 +152,7 @@ class Settings(BaseSettings):
 
     @property
     def effective_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'followup.core.db'}"
+        return self.database_url or f"sqlite:///{self.data_dir / 'followup.db'}"
 
     @property
     def effective_outbox_file(self) -> Path:

@@ -20,6 +20,7 @@ from followup.models.clinic import ApiToken, Clinic, IdempotencyRecord, OnCallCo
 from followup.models.escalation import Escalation, StaffNote
 from followup.models.messaging import InboundMessage, MessageEvent, ScheduledMessage
 from followup.models.patient import Patient, Treatment
+from followup.models.staff_access import SignInThrottle, StaffSession, ThrottleScope
 
 __all__ = [
     "CLAIMABLE_STATUSES",
@@ -44,8 +45,11 @@ __all__ = [
     "Patient",
     "Role",
     "ScheduledMessage",
+    "SignInThrottle",
     "StaffNote",
+    "StaffSession",
     "StaffUser",
+    "ThrottleScope",
     "Treatment",
     "UTCDateTime",
 ]

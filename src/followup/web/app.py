@@ -22,12 +22,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from followup.admin.sessions import SESSION_LIFETIME
 from followup.api import mount_api
 from followup.core.runtime import Runtime
 from followup.replies.runtime import replay_spool_forever, reply_deps
-from followup.web.deps import SESSION_LIFETIME, Forbidden, LoginRequired, NotFound
+from followup.web.body_limit import BodyLimits, RequestBodyLimit
+from followup.web.deps import Forbidden, LoginRequired, NotFound, PasswordChangeRequired
 from followup.web.pages import render
 from followup.web.routes import (
+    account,
     api_tokens,
     audit,
     auth,
@@ -40,12 +43,14 @@ from followup.web.routes import (
     patient_links,
     patients,
     reports,
+    staff,
     templates_preview,
     twilio_sms,
     twilio_status,
     unknown_numbers,
 )
 from followup.web.routes import settings as settings_pages
+from followup.web.security_headers import SecurityHeaders
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +83,19 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     settings = runtime.settings
+    https = settings.public_url.startswith("https://")
+    # The last added runs first: headers on every answer (a 413 too), then the body cap,
+    # before the cookie is read or anything else runs.
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.signing_key(),
         session_cookie="followup_session",
         max_age=SESSION_MAX_AGE,
         same_site="lax",
-        https_only=settings.public_url.startswith("https://"),
+        https_only=https,
     )
+    app.add_middleware(RequestBodyLimit, limits=BodyLimits.from_settings(settings))
+    app.add_middleware(SecurityHeaders, https=https)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (
         health.router,
@@ -111,14 +121,13 @@ def create_app(runtime: Runtime) -> FastAPI:
         imports.actions,
         api_tokens.router,
         api_tokens.actions,
+        staff.actions,
+        account.router,
+        account.actions,
     ):
         app.include_router(router)
     _install_error_pages(app)
     mount_api(app, runtime)  # /api/v1, with its own OpenAPI and error format
-
-    @app.get("/", include_in_schema=False)
-    def home() -> Response:
-        return RedirectResponse("/today", status_code=303)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
@@ -143,6 +152,13 @@ def _install_error_pages(app: FastAPI) -> None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
         return JSONResponse({"detail": "sign in required"}, status_code=401)
+
+    @app.exception_handler(PasswordChangeRequired)
+    def _password_change_required(request: Request, _exc: PasswordChangeRequired) -> Response:
+        if _wants_html(request):
+            return RedirectResponse("/account", status_code=303)
+        message = "Choose a new password on your account page first."
+        return PlainTextResponse(message, status_code=403)
 
     @app.exception_handler(Forbidden)
     def _forbidden(request: Request, _exc: Forbidden) -> Response:

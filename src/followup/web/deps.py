@@ -1,4 +1,5 @@
-"""Request-scoped dependencies: the runtime, a database session, the signed-in staff member."""
+"""Request-scoped dependencies: the runtime, a database session, the signed-in staff member,
+and the role checks web.access attaches to routers."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from followup.admin.sessions import resume_session
 from followup.core.runtime import Runtime
 from followup.models import Clinic, Role, StaffUser
 
 
 class LoginRequired(Exception):
     """No valid session: pages redirect to sign-in, other requests get 401."""
+
+
+class PasswordChangeRequired(Exception):
+    """Signed in with a temporary password: only the account page opens until it is replaced."""
 
 
 class Forbidden(Exception):
@@ -42,42 +48,46 @@ def db_session(runtime: Annotated[Runtime, Depends(runtime_dependency)]) -> Iter
         yield session
 
 
-# One clinic shift. Counted from sign-in, not from the last request: the cookie's own
-# max-age slides with every response, and the queue page polls every few seconds, so a
-# tablet left open would otherwise stay signed in for ever.
-SESSION_LIFETIME = timedelta(hours=12)
+SESSION_KEY = "sid"  # the server-side session's id, in the signed cookie
 
 
-def current_staff(request: Request, session: Annotated[Session, Depends(db_session)]) -> StaffUser:
-    staff_id = request.session.get("staff_id")
-    if not isinstance(staff_id, int):
+def session_id(request: Request) -> str | None:
+    """The session id the browser's cookie carries, if any."""
+    value = request.session.get(SESSION_KEY)
+    return value if isinstance(value, str) else None
+
+
+def current_staff(
+    request: Request,
+    session: Annotated[Session, Depends(db_session)],
+    runtime: Annotated[Runtime, Depends(runtime_dependency)],
+) -> StaffUser:
+    """The signed-in staff member, from the server's session table (the cookie alone opens
+    nothing), whether or not they still have to replace a temporary password."""
+    sid = session_id(request)
+    if sid is None:
         raise LoginRequired
-    signed_in_at = request.session.get("since")
-    now = get_runtime(request).clock.now().timestamp()
-    if not isinstance(signed_in_at, int) or now - signed_in_at > SESSION_LIFETIME.total_seconds():
+    idle = timedelta(minutes=runtime.settings.session_idle_minutes)
+    live = resume_session(session, sid, runtime.clock.now(), idle)
+    if live is None:
         request.session.clear()
         raise LoginRequired
-    user = session.get(StaffUser, staff_id)
-    if user is None or not user.active or request.session.get("auth") != _session_stamp(user):
-        request.session.clear()
-        raise LoginRequired
-    request.state.staff = user
-    return user
+    request.state.staff = live.staff
+    return live.staff
 
 
-def require_admin(staff: Annotated[StaffUser, Depends(current_staff)]) -> StaffUser:
-    if staff.role is not Role.ADMIN:
-        raise Forbidden
+def require_staff(staff: Annotated[StaffUser, Depends(current_staff)]) -> StaffUser:
+    """A staff member of any role, with a password of their own."""
+    if staff.password_change_required:
+        raise PasswordChangeRequired
     return staff
 
 
-def _session_stamp(user: StaffUser) -> str:
-    # Changing the password (hash) ends every existing session of that account.
-    return user.password_hash[-16:]
-
-
-def session_stamp(user: StaffUser) -> str:
-    return _session_stamp(user)
+def require_admin(staff: Annotated[StaffUser, Depends(require_staff)]) -> StaffUser:
+    """A clinic admin."""
+    if staff.role is not Role.ADMIN:
+        raise Forbidden
+    return staff
 
 
 def staff_clinic(session: Session, staff: StaffUser) -> Clinic:
@@ -88,6 +98,7 @@ def staff_clinic(session: Session, staff: StaffUser) -> Clinic:
 
 
 DbSession = Annotated[Session, Depends(db_session)]
+# The signed-in staff member. Who may call a route is decided by its router (web.access);
+# a handler takes this to know who is calling.
 CurrentStaff = Annotated[StaffUser, Depends(current_staff)]
-AdminStaff = Annotated[StaffUser, Depends(require_admin)]
 RuntimeDep = Annotated[Runtime, Depends(runtime_dependency)]

@@ -24,19 +24,25 @@ def signed_url(runtime: Runtime, request: Request) -> str:
 async def twilio_form(
     request: Request, runtime: Annotated[Runtime, Depends(runtime_dependency)]
 ) -> dict[str, str]:
-    """The webhook's form fields, after the signature is verified (403 otherwise)."""
-    form = await request.form()
-    params = {key: value for key, value in form.multi_items() if isinstance(value, str)}
+    """The webhook's form fields, after the signature is verified (403 otherwise). A request
+    that cannot pass (no token configured, no signature sent) is refused before its body is
+    read."""
     settings = runtime.settings
-    if not settings.webhook_signature_check:
-        return params  # allowed only with the console transport (Settings enforces it)
     token = settings.twilio_auth_token
     signature = request.headers.get("x-twilio-signature", "")
-    if token is None:
-        log.warning("twilio webhook refused: FOLLOWUP_TWILIO_AUTH_TOKEN is not set")
-        raise HTTPException(status_code=403, detail="signature check not configured")
+    if settings.webhook_signature_check:
+        if token is None:
+            log.warning("twilio webhook refused: FOLLOWUP_TWILIO_AUTH_TOKEN is not set")
+            raise HTTPException(status_code=403, detail="signature check not configured")
+        if not signature:
+            log.warning("twilio webhook refused: no signature path=%s", request.url.path)
+            raise HTTPException(status_code=403, detail="invalid signature")
+    form = await request.form()
+    params = {key: value for key, value in form.multi_items() if isinstance(value, str)}
+    if not settings.webhook_signature_check or token is None:
+        return params  # check off: allowed only with the console transport (Settings says so)
     validator = RequestValidator(token.get_secret_value())
-    if not signature or not validator.validate(signed_url(runtime, request), params, signature):
+    if not validator.validate(signed_url(runtime, request), params, signature):
         log.warning("twilio webhook refused: bad signature path=%s", request.url.path)
         raise HTTPException(status_code=403, detail="invalid signature")
     return params

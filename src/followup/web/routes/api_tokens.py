@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import Response
 
 from followup.admin.api_tokens import (
@@ -15,17 +15,21 @@ from followup.admin.api_tokens import (
     list_tokens,
     revoke_token,
 )
-from followup.web.csrf import require_csrf
-from followup.web.deps import AdminStaff, DbSession, RuntimeDep, current_staff, staff_clinic
+from followup.web.access import admin_actions, admin_pages
+from followup.web.deps import CurrentStaff, DbSession, NotFound, RuntimeDep, staff_clinic
 from followup.web.pages import flash, redirect, render
 
-router = APIRouter()
-actions = APIRouter(dependencies=[Depends(current_staff), Depends(require_csrf)])
+router = admin_pages()
+actions = admin_actions()
 PAGE = "/settings/api-tokens"
 
 
 def _page(
-    request: Request, session: DbSession, staff: AdminStaff, status_code: int = 200, **extra: object
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    status_code: int = 200,
+    **extra: object,
 ) -> Response:
     tokens = list_tokens(session, staff_clinic(session, staff))
     context = {"tokens": tokens, "api_docs": "/api/v1/docs", **extra}
@@ -36,7 +40,7 @@ def _page(
 
 
 @router.get(PAGE)
-def tokens_page(request: Request, session: DbSession, staff: AdminStaff) -> Response:
+def tokens_page(request: Request, session: DbSession, staff: CurrentStaff) -> Response:
     return _page(request, session, staff)
 
 
@@ -44,7 +48,7 @@ def tokens_page(request: Request, session: DbSession, staff: AdminStaff) -> Resp
 def create(
     request: Request,
     session: DbSession,
-    staff: AdminStaff,
+    staff: CurrentStaff,
     runtime: RuntimeDep,
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
@@ -62,15 +66,14 @@ def create(
     return _page(request, session, staff, 201, new_token=issued.secret, new_name=issued.token.name)
 
 
-@actions.post(PAGE + "/{token_id}/revoke")
+@actions.post(PAGE + "/{token_id:int}/revoke")
 def revoke(
-    request: Request, session: DbSession, staff: AdminStaff, runtime: RuntimeDep, token_id: int
+    request: Request, session: DbSession, staff: CurrentStaff, runtime: RuntimeDep, token_id: int
 ) -> Response:
     try:
         token = find_token(session, staff_clinic(session, staff), str(token_id))
     except TokenError:
-        flash(request, "No such token.", "error")
-        return redirect(PAGE)
+        raise NotFound from None  # another clinic's token looks like no token at all
     revoke_token(session, token, now=runtime.clock.now(), actor=staff.email, staff_user_id=staff.id)
     flash(request, f"Token {token.prefix} ({token.name}) revoked.")
     return redirect(PAGE, focus="tokens")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlalchemy import and_, or_, select
 
 from followup.models import AuditEvent
-from followup.web.deps import AdminStaff, DbSession, staff_clinic
+from followup.web.access import admin_pages
+from followup.web.deps import CurrentStaff, DbSession, staff_clinic
 from followup.web.pages import render
 
-router = APIRouter()
+router = admin_pages()
 PAGE_SIZE = 100
 
 
@@ -18,7 +19,7 @@ PAGE_SIZE = 100
 def audit_page(
     request: Request,
     session: DbSession,
-    staff: AdminStaff,
+    staff: CurrentStaff,
     before: int | None = Query(None, ge=1),
     action: str = Query("", max_length=64),
 ) -> Response:

@@ -1,42 +1,42 @@
-"""Sign-in and sign-out, with throttling: repeated failures slow down, then lock a while."""
+"""Sign-in and sign-out. The rules (one answer for every failure, throttling per email and
+per client address, server-side sessions) are followup.admin.sign_in's and
+followup.admin.sessions'; this module translates HTTP."""
 
 from __future__ import annotations
 
-import logging
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
-from followup.core.audit import record_audit
-from followup.core.passwords import hash_password, needs_rehash, verify_password
-from followup.models import StaffUser
+from followup.admin.sessions import sign_out
+from followup.admin.sign_in import SignInRefused, sign_in
+from followup.core.db import transaction
 from followup.web.csrf import require_csrf
-from followup.web.deps import DbSession, RuntimeDep, session_stamp
+from followup.web.deps import SESSION_KEY, RuntimeDep, session_id
 from followup.web.pages import render
 
-log = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter()  # public: this is where a session starts and ends
 
-LOCK_AFTER_FAILURES = 5
-LOCK_FOR = timedelta(minutes=15)
-# A hash of something, so an unknown email costs as much time as a wrong password.
-_DUMMY_HASH = hash_password("not-a-real-password-at-all")
-
-
-def lockout_after(failures: int) -> timedelta:
-    """No wait for the first two mistakes, then 2 s, 4 s, and a long lock from the fifth."""
-    if failures >= LOCK_AFTER_FAILURES:
-        return LOCK_FOR
-    return timedelta(seconds=2 ** (failures - 2)) if failures > 2 else timedelta(0)
+# The one answer to every refused sign-in: it must not tell an unknown email from a wrong
+# password or a held-back account, so it names every possibility.
+REFUSED = (
+    "That email and password did not work. After several failed attempts, signing in "
+    "pauses for a few minutes; an admin can unlock your account."
+)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return "/"
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the server saw it (behind the TLS proxy, uvicorn takes it
+    from X-Forwarded-For, trusting only the proxy's)."""
+    return request.client.host if request.client else "unknown"
 
 
 @router.get("/login")
@@ -47,52 +47,39 @@ def login_page(request: Request, next: str | None = None) -> Response:
 @router.post("/login", dependencies=[Depends(require_csrf)])
 def login(
     request: Request,
-    session: DbSession,
     runtime: RuntimeDep,
-    email: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-    next: Annotated[str, Form()] = "/",
+    email: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(max_length=1024)],
+    next: Annotated[str, Form(max_length=2048)] = "/",
 ) -> Response:
-    now = runtime.clock.now()
-    user = session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
-    error = "Email or password is not right."
-    if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password)
-    elif user.locked_until is not None and user.locked_until > now:
-        error = "Too many failed attempts. Try again in a few minutes or ask an admin."
-    elif verify_password(user.password_hash, password):
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
-        user.failed_logins = 0
-        user.locked_until = None
-        user.last_login_at = now
-        request.session.clear()
-        request.session.update(
-            {"staff_id": user.id, "auth": session_stamp(user), "since": int(now.timestamp())}
+    try:
+        signed_in = sign_in(
+            runtime.sessions, email, password, client_address(request), runtime.clock.now()
         )
-        record_audit(
-            session,
-            at=now,
-            actor=user.email,
-            action="login",
-            clinic_id=user.clinic_id,
-            staff_user_id=user.id,
-        )
-        return RedirectResponse(_safe_next(next), status_code=303)
-    else:
-        user.failed_logins += 1
-        user.locked_until = now + lockout_after(user.failed_logins)
-        if user.failed_logins >= LOCK_AFTER_FAILURES:
-            log.warning("staff account locked after repeated failures staff_id=%s", user.id)
-    return render(
-        request, "login.html", {"next": _safe_next(next), "error": error}, status_code=401
-    )
+    except SignInRefused:
+        context = {"next": _safe_next(next), "error": REFUSED}
+        return render(request, "login.html", context, status_code=401)
+    # A new cookie session (and CSRF token) at sign-in, so none chosen before it survives.
+    request.session.clear()
+    request.session[SESSION_KEY] = signed_in.session_id
+    target = "/account" if signed_in.password_change_required else _safe_next(next)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, runtime: RuntimeDep) -> Response:
+    sid = session_id(request)
     # Signed out already: nothing to protect, just go to sign-in (as every other route does).
-    if "staff_id" in request.session:
+    if sid is not None:
         await require_csrf(request)
+        await _end(runtime, sid)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+async def _end(runtime: RuntimeDep, sid: str) -> None:
+    def end() -> None:
+        with transaction(runtime.sessions) as session:
+            sign_out(session, sid, runtime.clock.now())
+
+    await run_in_threadpool(end)

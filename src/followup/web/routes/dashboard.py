@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from followup.escalations.worklists import (
@@ -12,12 +12,18 @@ from followup.escalations.worklists import (
     messages_today,
 )
 from followup.reporting.timeline import staff_names
+from followup.web.access import staff_pages
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
-from followup.web.pages import render
+from followup.web.pages import redirect, render
 
-router = APIRouter()
+router = staff_pages()
 # Today is a summary: the first rows of each list, with links to the full lists.
 TODAY_ROWS = 50
+
+
+@router.get("/", include_in_schema=False)
+def home() -> Response:
+    return redirect("/today")
 
 
 @router.get("/today")

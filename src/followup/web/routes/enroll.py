@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -26,13 +26,12 @@ from followup.enrollment.enroll import (
 )
 from followup.messages.plans import available_plans
 from followup.models import ChannelPreference, Clinic, Language
-from followup.web.csrf import require_csrf
-from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, current_staff, staff_clinic
+from followup.web.access import staff_actions, staff_pages
+from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
 from followup.web.pages import flash, redirect, render
 
-router = APIRouter()
-# The session is checked before the CSRF token, so a signed-out POST answers 401 (not 403).
-actions = APIRouter(dependencies=[Depends(current_staff), Depends(require_csrf)])
+router = staff_pages()
+actions = staff_actions()
 
 
 class EnrollForm(BaseModel):

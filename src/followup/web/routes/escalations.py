@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -34,14 +34,13 @@ from followup.models import (
     StaffUser,
 )
 from followup.reporting.timeline import staff_names
-from followup.web.csrf import require_csrf
-from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, current_staff, staff_clinic
+from followup.web.access import staff_actions, staff_pages
+from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
 from followup.web.pages import flash, redirect, render
 from followup.web.scoped import clinic_escalation, clinic_patient, clinic_staff_member
 
-router = APIRouter()
-# The session is checked before the CSRF token, so a signed-out POST answers 401 (not 403).
-actions = APIRouter(dependencies=[Depends(current_staff), Depends(require_csrf)])
+router = staff_pages()
+actions = staff_actions()
 
 STATUS_FILTERS: dict[str, tuple[EscalationStatus, ...]] = {
     "active": UNRESOLVED,

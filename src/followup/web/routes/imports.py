@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from followup.enrollment.csv_import import OPTIONAL, REQUIRED, ImportFileError, import_csv
-from followup.web.csrf import require_csrf
-from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, current_staff, staff_clinic
+from followup.web.access import staff_actions, staff_pages
+from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
 from followup.web.pages import render
 
-router = APIRouter()
-actions = APIRouter(dependencies=[Depends(current_staff), Depends(require_csrf)])
+router = staff_pages()
+actions = staff_actions()
 MAX_BYTES = 5 * 1024 * 1024  # ~50,000 rows; bigger files go through the CLI
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -18,21 +18,19 @@ from followup.enrollment import plan_actions
 from followup.enrollment.plan_actions import PatientActionError
 from followup.models import Patient, ScheduledMessage, StaffUser, Treatment
 from followup.reporting.timeline import build_timeline
-from followup.web.csrf import require_csrf
+from followup.web.access import staff_actions, staff_pages
 from followup.web.deps import (
     CurrentStaff,
     DbSession,
     NotFound,
     RuntimeDep,
-    current_staff,
     staff_clinic,
 )
 from followup.web.pages import flash, local_time, redirect, render
 from followup.web.scoped import clinic_message, clinic_patient
 
-router = APIRouter()
-# The session is checked before the CSRF token, so a signed-out POST answers 401 (not 403).
-actions = APIRouter(dependencies=[Depends(current_staff), Depends(require_csrf)])
+router = staff_pages()
+actions = staff_actions()
 
 
 @router.get("/patients/{patient_id:int}")

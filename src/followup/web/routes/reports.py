@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 
 from followup.core.audit import record_audit
@@ -17,10 +17,11 @@ from followup.reporting import charts
 from followup.reporting.formats import local_midnight, report_csv
 from followup.reporting.reports import ANSWERS, Report, build_report
 from followup.web import labels
+from followup.web.access import staff_pages
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
 from followup.web.pages import render
 
-router = APIRouter()
+router = staff_pages()
 DEFAULT_DAYS = 30
 
 

@@ -8,30 +8,29 @@ from collections.abc import Callable
 from datetime import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from followup.admin import clinic_settings
 from followup.admin.clinic_settings import ClinicTiming, SettingsError
+from followup.admin.throttle import blocked_accounts
 from followup.messages.office_hours import DAY_CODES, OfficeHours, describe_office_hours
 from followup.messages.rendering import LANGUAGES
 from followup.models import OnCallContact, Role, StaffUser
-from followup.web.csrf import require_csrf
+from followup.web.access import admin_actions, admin_pages
 from followup.web.deps import (
-    AdminStaff,
+    CurrentStaff,
     DbSession,
     NotFound,
     RuntimeDep,
-    current_staff,
     staff_clinic,
 )
 from followup.web.pages import flash, redirect, render
 from followup.web.scoped import clinic_staff_member
 
-router = APIRouter()
-# The session is checked before the CSRF token, so a signed-out POST answers 401 (not 403).
-actions = APIRouter(dependencies=[Depends(current_staff), Depends(require_csrf)])
+router = admin_pages()
+actions = admin_actions()
 COMMON_ZONES = [
     "America/St_Johns",
     "America/Halifax",
@@ -52,7 +51,9 @@ COMMON_ZONES = [
 
 
 @router.get("/settings")
-def settings_page(request: Request, session: DbSession, staff: AdminStaff) -> Response:
+def settings_page(
+    request: Request, session: DbSession, staff: CurrentStaff, runtime: RuntimeDep
+) -> Response:
     clinic = staff_clinic(session, staff)
     contacts = session.scalars(
         select(OnCallContact).where(OnCallContact.clinic_id == clinic.id).order_by(OnCallContact.id)
@@ -75,6 +76,9 @@ def settings_page(request: Request, session: DbSession, staff: AdminStaff) -> Re
             "office_days": {DAY_CODES[day] for day in hours.days},
             # What patients are told, in each language they may read it in.
             "hours_words": {lang: describe_office_hours(hours, lang) for lang in LANGUAGES},
+            "held_back": blocked_accounts(
+                session, [a.email for a in accounts], runtime.clock.now()
+            ),
         },
     )
 
@@ -101,7 +105,7 @@ def _time(value: str) -> time:
 def save_timing(
     request: Request,
     session: DbSession,
-    staff: AdminStaff,
+    staff: CurrentStaff,
     runtime: RuntimeDep,
     timezone: Annotated[str, Form()],
     default_send_time: Annotated[str, Form()],
@@ -130,7 +134,7 @@ def save_timing(
 def save_office_hours(
     request: Request,
     session: DbSession,
-    staff: AdminStaff,
+    staff: CurrentStaff,
     runtime: RuntimeDep,
     office_opens_at: Annotated[str, Form()],
     office_closes_at: Annotated[str, Form()],
@@ -151,7 +155,7 @@ def save_office_hours(
 def add_on_call(
     request: Request,
     session: DbSession,
-    staff: AdminStaff,
+    staff: CurrentStaff,
     runtime: RuntimeDep,
     name: Annotated[str, Form()],
     phone: Annotated[str, Form()] = "",
@@ -181,7 +185,7 @@ def add_on_call(
 def toggle_on_call(
     request: Request,
     session: DbSession,
-    staff: AdminStaff,
+    staff: CurrentStaff,
     runtime: RuntimeDep,
     contact_id: int,
     active: Annotated[str, Form()],
@@ -202,7 +206,7 @@ def toggle_on_call(
 def add_staff(
     request: Request,
     session: DbSession,
-    staff: AdminStaff,
+    staff: CurrentStaff,
     runtime: RuntimeDep,
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
@@ -226,7 +230,7 @@ def add_staff(
 def update_staff(
     request: Request,
     session: DbSession,
-    staff: AdminStaff,
+    staff: CurrentStaff,
     runtime: RuntimeDep,
     staff_id: int,
     role: Annotated[str, Form()],

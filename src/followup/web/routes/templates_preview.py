@@ -10,7 +10,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 
 from followup.core.phones import display_phone
@@ -24,11 +24,12 @@ from followup.messages.rendering import (
 )
 from followup.messages.segments import SmsAnalysis
 from followup.models import Clinic
+from followup.web.access import staff_pages
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
 from followup.web.labels import plan_titles
 from followup.web.pages import render
 
-router = APIRouter()
+router = staff_pages()
 ALL = "all"
 CHANNELS = ("sms", "email")
 SAMPLE_DAY = date(2026, 3, 7)  # the sample patient's treatment day

@@ -4,16 +4,17 @@ phone, someone asking to book) and enroll the number."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlalchemy import case, func, select
 
 from followup.core.audit import record_audit
 from followup.models import InboundMessage, Patient
+from followup.web.access import staff_pages
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
 from followup.web.pages import page_count, render
 
-router = APIRouter()
+router = staff_pages()
 PAGE_SIZE = 50
 
 
