@@ -219,11 +219,17 @@ def test_health_stays_up_and_says_degraded_while_the_database_is_down(
     down.text("worse")
     health = down.client.get("/healthz")
     assert health.status_code == 200
-    assert health.json() == {"status": "degraded", "database": "unreachable", "spooled_replies": 1}
+    assert health.json() == {
+        "status": "degraded",
+        "database": "unreachable",
+        "workers": None,
+        "spooled_replies": 1,
+    }
     assert up.client.get("/healthz").json()["status"] == "degraded"  # a reply still waits
     replay_spool(up.runtime)
     assert up.client.get("/healthz").json() == {
         "status": "ok",
         "database": "ok",
+        "workers": 0,
         "spooled_replies": 0,
     }

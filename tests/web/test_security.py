@@ -23,8 +23,9 @@ from tests.webapp import csrf_from, sign_in
 
 # Reachable without a staff session, each for a reason: signing in itself, the load
 # balancer's probe, Twilio (signature-checked), patients' signed links, static files and
-# the booking-system API (token-authenticated, issue 6).
-PUBLIC = ("/login", "/healthz", "/webhooks/", "/r/", "/u/", "/static", "/api/")
+# the booking-system API (token-authenticated), and Prometheus (its own bearer token;
+# tests/web/test_metrics.py).
+PUBLIC = ("/login", "/healthz", "/metrics", "/webhooks/", "/r/", "/u/", "/static", "/api/")
 
 
 def _api_routes(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:

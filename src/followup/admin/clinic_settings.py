@@ -1,5 +1,6 @@
 """Clinic settings that admins change from the dashboard: time zone, send time, quiet hours,
-escalation SLAs, on-call contacts and staff accounts. Each change is audited."""
+escalation SLAs, the SMS name and retention, on-call contacts and staff accounts. Each
+change is audited."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from followup.admin.clinics import ClinicError, create_staff, parse_timezone
+from followup.admin.retention import RetentionError, set_retention
 from followup.core.audit import record_audit
 from followup.core.phones import InvalidPhone, normalize_phone
+from followup.messages.segments import is_gsm7
 from followup.models import Clinic, OnCallContact, Role, StaffUser
 
 
@@ -79,6 +82,39 @@ def update_timing(
     for name in changed:
         setattr(clinic, name, getattr(timing, name))
     _audit(session, admin, "settings.timing", ("clinic", clinic.id), now, changed=changed)
+
+
+SMS_NAME_MAX = 40  # the column's length; every character is paid for in every SMS
+
+
+def update_sms_name_and_retention(
+    session: Session,
+    clinic: Clinic,
+    admin: StaffUser,
+    now: datetime,
+    *,
+    sms_name: str,
+    retention_days: int | None,
+) -> None:
+    """What SMS bodies call the clinic (blank: its full name), and how long message and reply
+    texts are kept (None: the operator's default, FOLLOWUP_RETENTION_DAYS)."""
+    name = " ".join(sms_name.split()) or None
+    if name is not None and len(name) > SMS_NAME_MAX:
+        raise SettingsError("sms_name", f"the SMS name can be at most {SMS_NAME_MAX} characters")
+    if name is not None and not is_gsm7(name):
+        # One character outside GSM-7 makes every message UCS-2: 70 characters a segment.
+        raise SettingsError("sms_name", "use letters, digits and punctuation a basic phone has")
+    before = {"sms_name": clinic.sms_name, "retention_days": clinic.retention_days}
+    try:
+        set_retention(session, clinic, retention_days)
+    except RetentionError as exc:
+        raise SettingsError("retention_days", str(exc)) from None
+    clinic.sms_name = name
+    after = {"sms_name": clinic.sms_name, "retention_days": clinic.retention_days}
+    changed = {key: after[key] for key in after if after[key] != before[key]}
+    _audit(
+        session, admin, "settings.sms_name_retention", ("clinic", clinic.id), now, changed=changed
+    )
 
 
 def add_on_call(

@@ -4,8 +4,9 @@ only folds the grouped rows into tables (no per-message loops).
 Definitions (also shown on the report page):
 - Messages per day and channel come from the message event log: a message counts on the
   clinic-local day it became sent / delivered / failed (failed or undelivered) / expired.
-  Staff alerts are not counted: they go to staff, not patients. Days are built from UTC
-  hours, exact for zones with whole-hour offsets.
+  Staff alerts are not counted: they go to staff, not patients. The day is the clinic's
+  local calendar day for any UTC offset (St. John's -3:30, Kathmandu +5:45) and across
+  daylight-saving changes.
 - A plan step's window runs from when it was first sent to a treatment until the next step
   was sent (the last step's window stays open). A reply belongs to the window it arrived in.
 - Reply rate per step: treatments with at least one reply in the step's window / treatments
@@ -20,11 +21,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Float,
     and_,
@@ -165,19 +168,62 @@ def build_report(session: Session, clinic: Clinic, since: datetime, until: datet
     return report
 
 
-def _hour_bucket(session: Session, column: Any) -> ColumnElement[str]:
+EPOCH_DAY = date(1970, 1, 1)
+_SCAN = timedelta(hours=6)  # zones change offset at most twice a year, never twice in 6 h
+
+
+def offset_stretches(tz: ZoneInfo, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
+    """(start, UTC offset in seconds) of each stretch of constant offset in [since, until):
+    the first starts at `since`; zoneinfo's transitions, found to the second."""
+
+    def offset(at: datetime) -> int:
+        delta = at.astimezone(tz).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+    stretches = [(since, offset(since))]
+    at = since
+    while at < until:
+        step = min(at + _SCAN, until)
+        if offset(step) != stretches[-1][1]:
+            low, high = at, step  # offset(low) is the current one, offset(high) the next
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                low, high = (middle, high) if offset(middle) == stretches[-1][1] else (low, middle)
+            stretches.append((high.replace(microsecond=0), offset(high)))
+        at = step
+    return stretches
+
+
+def _local_day_number(
+    session: Session, column: Any, tz: ZoneInfo, since: datetime, until: datetime
+) -> ColumnElement[int]:
+    """Days from 1970-01-01 to `column`'s clinic-local date: floor((epoch + offset) / 86400),
+    the offset being the zone's at that instant (a CASE over the period's stretches)."""
+    stretches = offset_stretches(tz, since, until)
+    offset: Any = literal(stretches[-1][1])
+    if len(stretches) > 1:
+        # Before the next stretch starts, the offset is this stretch's.
+        before_next = [
+            (column < following[0], literal(current[1]))
+            for current, following in pairwise(stretches)
+        ]
+        offset = case(*before_next, else_=offset)
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
-    return func.strftime("%Y-%m-%d %H", column)
+        seconds: Any = cast(func.floor(func.extract("epoch", column)), BigInteger)
+    else:
+        seconds = cast(func.strftime("%s", column), BigInteger)
+    # Integer floor division in both dialects (instants after 1970 are positive).
+    result: ColumnElement[int] = (seconds + offset) // 86400
+    return result
 
 
 def message_counts(
     session: Session, clinic_id: int, since: datetime, until: datetime, tz: ZoneInfo
 ) -> list[DayCounts]:
-    hour = _hour_bucket(session, MessageEvent.at)
+    day = _local_day_number(session, MessageEvent.at, tz, since, until)
     rows = session.execute(
         select(
-            hour,
+            day,
             ScheduledMessage.channel,
             MessageEvent.to_status,
             func.count(distinct(MessageEvent.message_id)),
@@ -190,12 +236,12 @@ def message_counts(
             MessageEvent.at >= since,
             MessageEvent.at < until,
         )
-        .group_by(hour, ScheduledMessage.channel, MessageEvent.to_status)
+        .group_by(day, ScheduledMessage.channel, MessageEvent.to_status)
     )
     totals: dict[tuple[date, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for bucket, channel, status, count in rows:
-        start = datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=UTC)
-        totals[(start.astimezone(tz).date(), str(channel))][OUTCOMES[status]] += count
+    for number, channel, status, count in rows:
+        local_day = EPOCH_DAY + timedelta(days=int(number))
+        totals[(local_day, str(channel))][OUTCOMES[status]] += count
     return [
         DayCounts(day, channel, **dict(counts)) for (day, channel), counts in sorted(totals.items())
     ]

@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from followup.api import mount_api
 from followup.core.runtime import Runtime
 from followup.replies.runtime import replay_spool_forever
+from followup.reporting.metrics import registry_for
 from followup.web.deps import SESSION_LIFETIME, Forbidden, LoginRequired, NotFound
 from followup.web.pages import render
 from followup.web.routes import (
@@ -30,6 +31,7 @@ from followup.web.routes import (
     escalations,
     health,
     imports,
+    metrics,
     patient,
     patient_links,
     patients,
@@ -40,6 +42,7 @@ from followup.web.routes import (
     unknown_numbers,
 )
 from followup.web.routes import settings as settings_pages
+from followup.web.timing import WebhookTiming
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.runtime = runtime
+    app.state.metrics_registry = registry_for(runtime)  # served by /metrics (routes/metrics)
     settings = runtime.settings
     app.add_middleware(
         SessionMiddleware,
@@ -78,9 +82,11 @@ def create_app(runtime: Runtime) -> FastAPI:
         same_site="lax",
         https_only=settings.public_url.startswith("https://"),
     )
+    app.add_middleware(WebhookTiming)  # outermost: the webhook's whole time, sessions included
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (
         health.router,
+        metrics.router,
         auth.router,
         patients.router,
         unknown_numbers.router,

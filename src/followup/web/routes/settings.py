@@ -1,5 +1,6 @@
-"""Clinic settings for admins: time zone, send time, quiet hours, SLAs, on-call contacts and
-staff accounts. The rules live in followup.admin.clinic_settings; this module translates HTTP."""
+"""Clinic settings for admins: time zone, send time, quiet hours, SLAs, the SMS name and
+retention, on-call contacts and staff accounts. The rules live in
+followup.admin.clinic_settings; this module translates HTTP."""
 
 from __future__ import annotations
 
@@ -49,7 +50,9 @@ COMMON_ZONES = [
 
 
 @router.get("/settings")
-def settings_page(request: Request, session: DbSession, staff: AdminStaff) -> Response:
+def settings_page(
+    request: Request, session: DbSession, staff: AdminStaff, runtime: RuntimeDep
+) -> Response:
     clinic = staff_clinic(session, staff)
     contacts = session.scalars(
         select(OnCallContact).where(OnCallContact.clinic_id == clinic.id).order_by(OnCallContact.id)
@@ -67,6 +70,7 @@ def settings_page(request: Request, session: DbSession, staff: AdminStaff) -> Re
             "accounts": accounts,
             "zones": zones,
             "roles": list(Role),
+            "default_retention_days": runtime.settings.retention_days,
         },
     )
 
@@ -115,6 +119,36 @@ def save_timing(
         clinic_settings.update_timing(session, clinic, timing, staff, runtime.clock.now())
 
     return _apply(request, change, "Clinic settings saved.")
+
+
+def _days(value: str) -> int | None:
+    """Blank: the service's default; otherwise a whole number of days."""
+    if not value.strip():
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise SettingsError("retention_days", f"{value!r} is not a number of days") from None
+
+
+@actions.post("/settings/sms-name-retention")
+def save_sms_name_and_retention(
+    request: Request,
+    session: DbSession,
+    staff: AdminStaff,
+    runtime: RuntimeDep,
+    sms_name: Annotated[str, Form()] = "",
+    retention_days: Annotated[str, Form()] = "",
+) -> Response:
+    clinic = staff_clinic(session, staff)
+    now = runtime.clock.now()
+    return _apply(
+        request,
+        lambda: clinic_settings.update_sms_name_and_retention(
+            session, clinic, staff, now, sms_name=sms_name, retention_days=_days(retention_days)
+        ),
+        "SMS name and retention saved.",
+    )
 
 
 @actions.post("/settings/on-call")
