@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from followup.core.clock import FixedClock
 from followup.core.db import make_engine, make_session_factory
+from followup.delivery.heartbeats import WorkerIdentity, beat
 from followup.models import (
     CheckinAnswer,
     Escalation,
@@ -227,9 +228,14 @@ def test_health_stays_up_and_says_degraded_while_the_database_is_down(
     }
     assert up.client.get("/healthz").json()["status"] == "degraded"  # a reply still waits
     replay_spool(up.runtime)
+    # The replayed reply queued messages; with no worker alive to send them that is degraded
+    # too, so one worker beats.
+    now = up.runtime.clock.now()
+    with up.runtime.sessions.begin() as session:
+        beat(session, WorkerIdentity("host:1:w", now, 10.0), now)
     assert up.client.get("/healthz").json() == {
         "status": "ok",
         "database": "ok",
-        "workers": 0,
+        "workers": 1,
         "spooled_replies": 0,
     }
