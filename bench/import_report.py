@@ -11,7 +11,8 @@ and prints, side by side:
   - check: `followup enroll --csv --dry-run` work (every row validated, duplicates looked up);
   - import: the whole import (check + bulk write of rows, events and audit), one transaction.
 Then plays the messages out (sent/delivered events, replies, escalations), runs ANALYZE
-(as autovacuum would have on a live database) and times `build_report` over the period. Target: import < 30 s per backend. Nothing is asserted.
+(as autovacuum would have on a live database) and times `build_report` over the period.
+Target: import < 30 s per backend. Nothing is asserted.
 """
 
 from __future__ import annotations
