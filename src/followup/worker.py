@@ -137,56 +137,42 @@ class Worker:
         self.heartbeat()  # seen from the start; a worker that cannot write this fails here
         scheduler = BackgroundScheduler(timezone="UTC")
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-        scheduler.add_job(
-            self._guarded(self.heartbeat, always=True),
-            "interval",
-            seconds=settings.heartbeat_seconds,
-            id="heartbeat",
-            **common,
-        )
-        scheduler.add_job(
-            self._guarded(self.retention_purge),
-            "interval",
-            seconds=RETENTION_INTERVAL.total_seconds(),
-            id="retention_purge",
-            next_run_time=datetime.now(UTC),
-            **common,
-        )
-        scheduler.add_job(
-            self._guarded(self.dispatch_due),
-            "interval",
-            seconds=settings.dispatch_interval_seconds,
-            id="dispatch_due",
-            next_run_time=datetime.now(UTC),
-            **common,
-        )
-        scheduler.add_job(
-            self._guarded(self.recover_stale_claims),
-            "interval",
-            seconds=RECOVERY_INTERVAL.total_seconds(),
-            id="recover_stale_claims",
-            next_run_time=datetime.now(UTC),
-            **common,
-        )
-        scheduler.add_job(
-            self._guarded(self.housekeeping),
-            "interval",
-            seconds=HOUSEKEEPING_INTERVAL.total_seconds(),
-            id="housekeeping",
-            **common,
-        )
-        for job in periodic_jobs():
+        now = datetime.now(UTC)
+        dispatch_every = timedelta(seconds=settings.dispatch_interval_seconds)
+        # (id, job, every, first run at once); the heartbeat goes on while a stop finishes.
+        own: list[tuple[str, Callable[[], None], timedelta, bool]] = [
+            ("heartbeat", self._guarded(self.heartbeat, always=True), self.heartbeat_every, False),
+            ("retention_purge", self._guarded(self.retention_purge), RETENTION_INTERVAL, True),
+            ("dispatch_due", self._guarded(self.dispatch_due), dispatch_every, True),
+            (
+                "recover_stale_claims",
+                self._guarded(self.recover_stale_claims),
+                RECOVERY_INTERVAL,
+                True,
+            ),
+            ("housekeeping", self._guarded(self.housekeeping), HOUSEKEEPING_INTERVAL, False),
+        ]
+        for name, job, every, at_once in own:
+            first = {"next_run_time": now} if at_once else {}
             scheduler.add_job(
-                self._guarded(partial(job.run, self.runtime)),
+                job, "interval", seconds=every.total_seconds(), id=name, **first, **common
+            )
+        for periodic in periodic_jobs():
+            scheduler.add_job(
+                self._guarded(partial(periodic.run, self.runtime)),
                 "interval",
-                seconds=job.every.total_seconds(),
-                id=job.name,
+                seconds=periodic.every.total_seconds(),
+                id=periodic.name,
                 **common,
             )
         scheduler.start()
         self._scheduler = scheduler
         self._serve_metrics()
         log.info("worker started owner=%s", self.dispatcher.owner)
+
+    @property
+    def heartbeat_every(self) -> timedelta:
+        return timedelta(seconds=self.identity.interval_seconds)
 
     def _serve_metrics(self) -> None:
         settings = self.runtime.settings

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from followup.models import Escalation, EscalationPriority, MessageEvent, MessageStatus
-from followup.reporting.reports import Report, build_report, offset_stretches
+from followup.reporting.local_days import offset_stretches
+from followup.reporting.reports import Report, build_report
 from tests.factories import make_clinic, make_enrollment
 from tests.reporting.seed import (
     SINCE,

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
-from itertools import pairwise
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Float,
     and_,
@@ -54,6 +52,7 @@ from followup.models import (
     ScheduledMessage,
     Treatment,
 )
+from followup.reporting.local_days import day_from_number, local_day_number
 
 OUTCOMES = {
     MessageStatus.SENT: "sent",
@@ -168,59 +167,10 @@ def build_report(session: Session, clinic: Clinic, since: datetime, until: datet
     return report
 
 
-EPOCH_DAY = date(1970, 1, 1)
-_SCAN = timedelta(hours=6)  # zones change offset at most twice a year, never twice in 6 h
-
-
-def offset_stretches(tz: ZoneInfo, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
-    """(start, UTC offset in seconds) of each stretch of constant offset in [since, until):
-    the first starts at `since`; zoneinfo's transitions, found to the second."""
-
-    def offset(at: datetime) -> int:
-        delta = at.astimezone(tz).utcoffset()
-        return int(delta.total_seconds()) if delta is not None else 0
-
-    stretches = [(since, offset(since))]
-    at = since
-    while at < until:
-        step = min(at + _SCAN, until)
-        if offset(step) != stretches[-1][1]:
-            low, high = at, step  # offset(low) is the current one, offset(high) the next
-            while high - low > timedelta(seconds=1):
-                middle = low + (high - low) / 2
-                low, high = (middle, high) if offset(middle) == stretches[-1][1] else (low, middle)
-            stretches.append((high.replace(microsecond=0), offset(high)))
-        at = step
-    return stretches
-
-
-def _local_day_number(
-    session: Session, column: Any, tz: ZoneInfo, since: datetime, until: datetime
-) -> ColumnElement[int]:
-    """Days from 1970-01-01 to `column`'s clinic-local date: floor((epoch + offset) / 86400),
-    the offset being the zone's at that instant (a CASE over the period's stretches)."""
-    stretches = offset_stretches(tz, since, until)
-    offset: Any = literal(stretches[-1][1])
-    if len(stretches) > 1:
-        # Before the next stretch starts, the offset is this stretch's.
-        before_next = [
-            (column < following[0], literal(current[1]))
-            for current, following in pairwise(stretches)
-        ]
-        offset = case(*before_next, else_=offset)
-    if session.get_bind().dialect.name == "postgresql":
-        seconds: Any = cast(func.floor(func.extract("epoch", column)), BigInteger)
-    else:
-        seconds = cast(func.strftime("%s", column), BigInteger)
-    # Integer floor division in both dialects (instants after 1970 are positive).
-    result: ColumnElement[int] = (seconds + offset) // 86400
-    return result
-
-
 def message_counts(
     session: Session, clinic_id: int, since: datetime, until: datetime, tz: ZoneInfo
 ) -> list[DayCounts]:
-    day = _local_day_number(session, MessageEvent.at, tz, since, until)
+    day = local_day_number(session, MessageEvent.at, tz, since, until)
     rows = session.execute(
         select(
             day,
@@ -240,7 +190,7 @@ def message_counts(
     )
     totals: dict[tuple[date, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for number, channel, status, count in rows:
-        local_day = EPOCH_DAY + timedelta(days=int(number))
+        local_day = day_from_number(int(number))
         totals[(local_day, str(channel))][OUTCOMES[status]] += count
     return [
         DayCounts(day, channel, **dict(counts)) for (day, channel), counts in sorted(totals.items())
