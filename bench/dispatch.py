@@ -531,6 +531,8 @@ def bench_backlog(backend: str, args: argparse.Namespace, workdir: Path) -> None
         )
     low, high = min(times), max(times)
     print(f"  claim at {high:,} due / at {low:,} due: {times[high] / times[low]:.2f}x")
+    if not args.backlog_n:
+        return
     url = new_database(backend, workdir)
     engine = make_engine(url)
     try:
@@ -637,7 +639,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backends", default="postgres,sqlite")
     parser.add_argument("--sections", default="throughput,backlog", help="throughput,backlog")
     parser.add_argument(
-        "--backlog-n", type=int, default=200_000, help="messages in the backlog to drain"
+        "--backlog-n", type=int, default=200_000, help="messages in the backlog to drain (0: none)"
     )
     parser.add_argument(
         "--due-rows",
