@@ -33,6 +33,13 @@ PROVIDER_ERRORS = Counter(
     ["channel", "code", "kind"],
     registry=None,
 )
+SEND_OUTCOMES = Counter(
+    "followup_send_outcomes",
+    "Messages the worker tried to send, by channel and outcome (sent, transient, permanent,"
+    " withheld, released).",
+    ["channel", "outcome"],
+    registry=None,
+)
 WEBHOOK_SECONDS = Histogram(
     "followup_webhook_duration_seconds",
     "Time to answer a provider's webhook, by route.",
@@ -41,4 +48,4 @@ WEBHOOK_SECONDS = Histogram(
     registry=None,
 )
 
-INSTRUMENTS = (CLAIM_SECONDS, SEND_SECONDS, PROVIDER_ERRORS, WEBHOOK_SECONDS)
+INSTRUMENTS = (CLAIM_SECONDS, SEND_SECONDS, PROVIDER_ERRORS, SEND_OUTCOMES, WEBHOOK_SECONDS)

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from followup.core.clock import Clock
 from followup.core.db import transaction
 from followup.core.links import LinkSigner
-from followup.core.metrics import CLAIM_SECONDS, PROVIDER_ERRORS, SEND_SECONDS
+from followup.core.metrics import CLAIM_SECONDS, PROVIDER_ERRORS, SEND_OUTCOMES, SEND_SECONDS
 from followup.core.runtime import Runtime
 from followup.delivery.claim import claim_batch
 from followup.delivery.compose import outgoing_email, outgoing_sms, sms_body
@@ -268,6 +268,7 @@ class Dispatcher:
         outcome: Outcome | BaseException
         try:
             outcome = self._send_one(job)
+            SEND_OUTCOMES.labels(job.channel.value, type(outcome).__name__.lower()).inc()
         except BaseException as exc:  # re-raised by the recording loop, as before
             outcome = exc
         finished.put((job.message_id, outcome))

@@ -60,7 +60,7 @@ def database_gauges(status: ServiceStatus) -> Iterator[Metric]:
     """The service's state as gauges (pure: from a ServiceStatus)."""
     messages = GaugeMetricFamily(
         "followup_messages",
-        "Messages in the outbox by status and channel.",
+        "Messages waiting, in flight or needing a person, by status and channel.",
         labels=["status", "channel"],
     )
     for (message_status, channel), count in sorted(status.messages.items()):

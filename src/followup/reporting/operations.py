@@ -2,9 +2,9 @@
 how deep and how late the queue is, what waits for staff past its SLA.
 
 Shared by `/healthz`, the dashboard's banner, `followup status` and /metrics, so each says
-the same. Every query is an aggregate served by an index (the due queue by
-`ix_scheduled_message_claimable`); only the count of messages by status and channel reads
-the whole outbox.
+the same. Every query is an aggregate served by a partial index (the due queue by
+`ix_scheduled_message_claimable`), so its cost follows the open work, not the size of the
+outbox.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from followup.delivery.heartbeats import WorkerSeen, workers_seen
 from followup.escalations.worklists import sla_for
 from followup.models import (
     CLAIMABLE_STATUSES,
+    NEEDS_PERSON_STATUSES,
+    PENDING_STATUSES,
     Channel,
     Clinic,
     Escalation,
@@ -73,7 +75,8 @@ class ServiceStatus:
         return sum(1 for worker in self.workers if worker.alive)
 
     def by_status(self) -> dict[MessageStatus, int]:
-        counts = dict.fromkeys(MessageStatus, 0)
+        """Messages in each open status (the queue and what needs a person)."""
+        counts = dict.fromkeys(OPEN_STATUSES, 0)
         for (status, _channel), count in self.messages.items():
             counts[status] += count
         return counts
@@ -143,14 +146,25 @@ def last_worker_beat(session: Session) -> datetime | None:
     return session.scalar(select(func.max(WorkerHeartbeat.last_beat_at)))
 
 
+# The statuses a message leaves (waiting, in flight, needing a person), each group read
+# through its own partial index. Sent, delivered, cancelled and expired messages (most of
+# the outbox, and growing) are not counted: that would read the whole table every scrape;
+# the worker's followup_send_outcomes_total counts sends as they happen.
+OPEN_STATUS_GROUPS = (PENDING_STATUSES, (MessageStatus.SENDING,), NEEDS_PERSON_STATUSES)
+OPEN_STATUSES = tuple(status for group in OPEN_STATUS_GROUPS for status in group)
+
+
 def message_counts(session: Session) -> dict[tuple[MessageStatus, Channel], int]:
-    """Every message by status and channel (reads the whole outbox)."""
-    rows = session.execute(
-        select(ScheduledMessage.status, ScheduledMessage.channel, func.count()).group_by(
-            ScheduledMessage.status, ScheduledMessage.channel
+    """Messages in an open status (OPEN_STATUSES) by status and channel."""
+    counts: dict[tuple[MessageStatus, Channel], int] = {}
+    for group in OPEN_STATUS_GROUPS:
+        rows = session.execute(
+            select(ScheduledMessage.status, ScheduledMessage.channel, func.count())
+            .where(status_is(*group))
+            .group_by(ScheduledMessage.status, ScheduledMessage.channel)
         )
-    )
-    return {(status, channel): int(count) for status, channel, count in rows}
+        counts.update({(status, channel): int(count) for status, channel, count in rows})
+    return counts
 
 
 def escalation_load(session: Session, now: datetime) -> dict[EscalationPriority, EscalationLoad]:
