@@ -1,16 +1,23 @@
-"""Delivery throughput: the dispatcher against a raw claim loop and a job-per-message design.
+"""Delivery throughput: the dispatcher against a raw claim loop and a job-per-message design,
+and what a backlog costs.
 
     .venv/bin/python bench/dispatch.py [--n 100000] [--backends postgres,sqlite]
+    .venv/bin/python bench/dispatch.py --sections backlog [--backlog-n 200000]
 
-For each backend, on a fresh database: N due plan SMS and a no-op transport, then
+For each backend, on a fresh database (section "throughput"): N due plan SMS and a no-op
+transport, then
   - the dispatcher (claim, consent re-check, render, send, outcome + events) with 1 and 4
     worker processes,
   - the raw baseline: a bare claim-and-mark loop on the same table (no render, no events),
   - the naive design: one APScheduler date job per message in SQLAlchemyJobStore, each
     running the same render (on --naive-n messages: it is slow),
-  - the claim query's time with 10k and 1M scheduled rows,
+  - the claim query's time with 10k and 1M scheduled rows (1,000 of them due),
   - the worker's peak RSS,
   - with the Twilio double at 200 ms latency: messages per second for one worker.
+Section "backlog": the claim's time with 1k, 100k and 1M rows *due*, next to a floor (the
+same 200 rows locked by primary key), and the time to drain a --backlog-n backlog with 1
+and 4 workers, next to a floor that does not depend on the claim's index (a claim-and-mark
+loop walking the primary key).
 Figures are printed; nothing is asserted.
 """
 
@@ -51,6 +58,7 @@ from followup.messages.rendering import MessageRenderer  # noqa: E402
 from followup.models import (  # noqa: E402
     Base,
     Clinic,
+    MessageEvent,
     MessageStatus,
     Patient,
     ScheduledMessage,
@@ -381,6 +389,171 @@ def _scheduled_rows(engine: Engine, rows: int) -> None:
             conn.exec_driver_sql("ANALYZE")
 
 
+# --- a backlog: claim time with many rows due, and the time to drain it -------------------
+
+
+def _due_rows(engine: Engine, rows: int) -> None:
+    """`rows` scheduled messages, every one due (spread over the last hour)."""
+    now = datetime.now(UTC)
+    series = _series(engine, rows)
+    due = (
+        f"datetime('{now.replace(tzinfo=None).isoformat(sep=' ')}', '-' || (i % 3600 + 60)"
+        " || ' seconds')"
+        if engine.dialect.name == "sqlite"
+        else f"'{now.isoformat()}'::timestamptz - (i % 3600 + 60) * interval '1 second'"
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            Clinic.__table__.insert(),
+            {"id": 1, "slug": "bench", "name": "Bench", "timezone": "UTC", "country": "CA",
+             "contact_phone": "+14035550148"},
+        )  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO scheduled_message (clinic_id, kind, channel, body, send_at,"
+                " next_attempt_at, status, attempts)"
+                f" SELECT 1, 'staff_reply', 'sms', 'x', {due}, {due}, 'scheduled', 0"
+                f" FROM ({series}) AS q"
+            )
+        )
+    _analyze(engine)
+
+
+def _analyze(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE scheduled_message")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
+def claim_time_due(backend: str, workdir: Path, due: int, repeats: int) -> tuple[float, float]:
+    """Median ms of `claim_batch` (200 rows, rolled back) with `due` rows all due, and of the
+    floor: locking, leasing and logging the same 200 rows found by primary key."""
+    url = new_database(backend, workdir)
+    engine = make_engine(url)
+    try:
+        Base.metadata.create_all(engine)
+        _due_rows(engine, due)
+        factory = make_session_factory(engine)
+        timings, floor = [], []
+        with engine.connect() as conn:
+            ids = list(conn.scalars(text("SELECT id FROM scheduled_message ORDER BY id LIMIT 200")))
+        for _ in range(repeats):
+            with factory() as session, session.begin():
+                started = time.perf_counter()
+                claimed, _ = claim_batch(
+                    session, owner="bench", now=datetime.now(UTC), limit=200, lease_seconds=120
+                )
+                timings.append((time.perf_counter() - started) * 1000)
+                assert len(claimed) == 200
+                session.rollback()
+            with factory() as session, session.begin():
+                started = time.perf_counter()
+                _lease_by_id(session, ids)
+                floor.append((time.perf_counter() - started) * 1000)
+                session.rollback()
+        return statistics.median(timings), statistics.median(floor)
+    finally:
+        engine.dispose()
+        drop_database(url)
+
+
+def _lease_by_id(session: Any, ids: list[int]) -> None:
+    """The claim's writes without its search: lock 200 known rows, lease them, log them."""
+    now = datetime.now(UTC)
+    table = ScheduledMessage.__table__
+    locked = session.execute(
+        select(table.c.id, table.c.status).where(table.c.id.in_(ids)).with_for_update()
+    ).all()
+    session.execute(
+        table.update()
+        .where(table.c.id.in_(ids))
+        .values(status="sending", lease_owner="bench", lease_expires_at=now, updated_at=now)
+    )
+    session.execute(
+        MessageEvent.__table__.insert(),
+        [
+            {"message_id": row.id, "at": now, "from_status": row.status,
+             "to_status": "sending", "detail": "attempt 1", "actor": "bench"}
+            for row in locked
+        ],
+    )  # fmt: skip
+
+
+def keyset_floor(engine: Engine, batch: int = 200) -> RunResult:
+    """Claim-and-mark walking the primary key (`id > last ORDER BY id`): the cost of draining
+    a backlog on this machine whatever the claim's own index does."""
+    factory = make_session_factory(engine)
+    table = ScheduledMessage.__table__
+    started = time.perf_counter()
+    sent, last = 0, 0
+    while True:
+        now = datetime.now(UTC)
+        with transaction(factory) as session:
+            ids = session.scalars(
+                select(table.c.id)
+                .where(table.c.id > last, table.c.status == "scheduled")
+                .order_by(table.c.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if ids:
+                session.execute(
+                    table.update()
+                    .where(table.c.id.in_(ids))
+                    .values(status="sending", lease_owner="floor", lease_expires_at=now)
+                )
+        if not ids:
+            break
+        last = ids[-1]
+        with transaction(factory) as session:
+            session.execute(
+                table.update()
+                .where(table.c.id.in_(ids))
+                .values(status="sent", sent_at=now, provider_id="floor", lease_owner=None)
+            )
+        sent += len(ids)
+    return RunResult(sent, time.perf_counter() - started, 0.0)
+
+
+def bench_backlog(backend: str, args: argparse.Namespace, workdir: Path) -> None:
+    print(f"\n== {backend}: backlog (claim of 200 with many rows due; draining a backlog)")
+    times = {}
+    for due in args.due_rows:
+        median, floor = claim_time_due(backend, workdir, due, args.claim_repeats)
+        times[due] = median
+        print(
+            f"  claim, {due:>9,} rows due: {median:7.2f} ms median"
+            f"  (floor, 200 rows by primary key: {floor:5.2f} ms; claim / floor"
+            f" {median / floor:5.1f})"
+        )
+    low, high = min(times), max(times)
+    print(f"  claim at {high:,} due / at {low:,} due: {times[high] / times[low]:.2f}x")
+    if not args.backlog_n:
+        return
+    url = new_database(backend, workdir)
+    engine = make_engine(url)
+    try:
+        Base.metadata.create_all(engine)
+        populate(engine, args.backlog_n)
+        floor = keyset_floor(engine)
+        show("floor (keyset walk)", floor, "claim-and-mark by primary key, one process")
+        for workers in (1, 4):
+            reset(engine)
+            drained = run_workers(url, workers)
+            assert drained.sent == args.backlog_n, drained.sent
+            show(
+                f"drain, {workers} worker{'s' if workers > 1 else ''}",
+                drained,
+                f"{drained.seconds / floor.seconds:.2f}x the floor's time",
+            )
+    finally:
+        engine.dispose()
+        drop_database(url)
+
+
 # --- the Twilio double at 200 ms ---------------------------------------------------------
 
 
@@ -464,11 +637,28 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--latency-n", type=int, default=400, help="messages for the 200 ms run")
     parser.add_argument("--backends", default="postgres,sqlite")
+    parser.add_argument("--sections", default="throughput,backlog", help="throughput,backlog")
+    parser.add_argument(
+        "--backlog-n", type=int, default=200_000, help="messages in the backlog to drain (0: none)"
+    )
+    parser.add_argument(
+        "--due-rows",
+        type=lambda value: [int(part) for part in value.split(",")],
+        default=[1_000, 100_000, 1_000_000],
+        help="rows due for the claim timings (comma-separated)",
+    )
+    parser.add_argument("--claim-repeats", type=int, default=30)
     args = parser.parse_args(argv)
+    sections = set(args.sections.split(","))
     print(f"bench/dispatch.py on {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print(f"load average at start: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
-            bench_backend(backend.strip(), args, Path(tmp))
+            if "throughput" in sections:
+                bench_backend(backend.strip(), args, Path(tmp))
+            if "backlog" in sections:
+                bench_backlog(backend.strip(), args, Path(tmp))
+    print(f"load average at end: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,18 @@
 """The worker process: APScheduler wiring only (which jobs run when); no business logic.
 
 Jobs, each a few lines that call a use case:
+  - heartbeat             every FOLLOWUP_HEARTBEAT_SECONDS: this worker is alive (its row in
+                          worker_heartbeat, written at start too, deleted on a clean stop)
   - dispatch_due          every FOLLOWUP_DISPATCH_INTERVAL_SECONDS (max_instances=1, coalesce)
   - recover_stale_claims  every minute
   - housekeeping          every five minutes
   - escalation_sla_sweep  every minute
   - sign_in_upkeep        every five minutes: ended sessions, worn-off sign-in counters
+  - retention_purge       every hour; purges once per UTC day, whichever worker comes first
   - whatever other modules register with `register_job`
+
+With FOLLOWUP_WORKER_METRICS_PORT set, the worker serves /metrics on that port (the same
+gauges as the web app's, and this process's claim and send timings and provider errors).
 
 SIGTERM/SIGINT: stop claiming, let sends already at the provider finish and record them,
 give back claimed messages not yet sent, exit 0.
@@ -23,19 +29,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from types import FrameType
+from wsgiref.simple_server import WSGIServer
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from prometheus_client import start_http_server
 
+from followup.admin.retention import daily_purge
 from followup.core.db import transaction
 from followup.core.runtime import Runtime
+from followup.delivery.heartbeats import WorkerIdentity, beat, forget_long_dead, forget_worker
 from followup.delivery.housekeeping import expire_overdue
 from followup.delivery.recovery import recover_stale_claims
 from followup.delivery.send import Dispatcher, build_dispatcher
+from followup.reporting.metrics import registry_for
 
 log = logging.getLogger(__name__)
 
 RECOVERY_INTERVAL = timedelta(minutes=1)
 HOUSEKEEPING_INTERVAL = timedelta(minutes=5)
+# Cheap when the day's purge is done (one conditional UPDATE): hourly, so a purge happens
+# early in each UTC day even if workers restart often.
+RETENTION_INTERVAL = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,12 @@ class Worker:
         self.dispatcher = dispatcher or build_dispatcher(runtime)
         self._stop_requested = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
+        self._metrics_server: WSGIServer | None = None
+        self.identity = WorkerIdentity(
+            worker_id=self.dispatcher.owner,
+            started_at=runtime.clock.now(),
+            interval_seconds=runtime.settings.heartbeat_seconds,
+        )
 
     # The jobs -----------------------------------------------------------------------
 
@@ -86,8 +106,21 @@ class Worker:
 
     def housekeeping(self) -> int:
         with transaction(self.runtime.sessions) as session:
-            return expire_overdue(
-                session, now=self.runtime.clock.now(), actor=self.dispatcher.owner
+            now = self.runtime.clock.now()
+            forget_long_dead(session, now)
+            return expire_overdue(session, now=now, actor=self.dispatcher.owner)
+
+    def heartbeat(self) -> None:
+        with transaction(self.runtime.sessions) as session:
+            beat(session, self.identity, self.runtime.clock.now())
+
+    def retention_purge(self) -> None:
+        with transaction(self.runtime.sessions) as session:
+            daily_purge(
+                session,
+                now=self.runtime.clock.now(),
+                default_days=self.runtime.settings.retention_days,
+                runner=self.dispatcher.owner,
             )
 
     # Running --------------------------------------------------------------------------
@@ -97,6 +130,7 @@ class Worker:
         counts: Counter[str] = Counter()
         counts.update({f"recovered_{k}": v for k, v in self.recover_stale_claims().items()})
         counts["expired"] += self.housekeeping()
+        self._guarded(self.retention_purge)()
         for job in periodic_jobs():
             self._guarded(partial(job.run, self.runtime))()
         counts.update(self.dispatch_due())
@@ -104,42 +138,61 @@ class Worker:
 
     def start(self) -> None:
         settings = self.runtime.settings
+        self.heartbeat()  # seen from the start; a worker that cannot write this fails here
         scheduler = BackgroundScheduler(timezone="UTC")
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-        scheduler.add_job(
-            self._guarded(self.dispatch_due),
-            "interval",
-            seconds=settings.dispatch_interval_seconds,
-            id="dispatch_due",
-            next_run_time=datetime.now(UTC),
-            **common,
-        )
-        scheduler.add_job(
-            self._guarded(self.recover_stale_claims),
-            "interval",
-            seconds=RECOVERY_INTERVAL.total_seconds(),
-            id="recover_stale_claims",
-            next_run_time=datetime.now(UTC),
-            **common,
-        )
-        scheduler.add_job(
-            self._guarded(self.housekeeping),
-            "interval",
-            seconds=HOUSEKEEPING_INTERVAL.total_seconds(),
-            id="housekeeping",
-            **common,
-        )
-        for job in periodic_jobs():
+        now = datetime.now(UTC)
+        dispatch_every = timedelta(seconds=settings.dispatch_interval_seconds)
+        # (id, job, every, first run at once); the heartbeat goes on while a stop finishes.
+        own: list[tuple[str, Callable[[], None], timedelta, bool]] = [
+            ("heartbeat", self._guarded(self.heartbeat, always=True), self.heartbeat_every, False),
+            ("retention_purge", self._guarded(self.retention_purge), RETENTION_INTERVAL, True),
+            ("dispatch_due", self._guarded(self.dispatch_due), dispatch_every, True),
+            (
+                "recover_stale_claims",
+                self._guarded(self.recover_stale_claims),
+                RECOVERY_INTERVAL,
+                True,
+            ),
+            ("housekeeping", self._guarded(self.housekeeping), HOUSEKEEPING_INTERVAL, False),
+        ]
+        for name, job, every, at_once in own:
+            first = {"next_run_time": now} if at_once else {}
             scheduler.add_job(
-                self._guarded(partial(job.run, self.runtime)),
+                job, "interval", seconds=every.total_seconds(), id=name, **first, **common
+            )
+        for periodic in periodic_jobs():
+            scheduler.add_job(
+                self._guarded(partial(periodic.run, self.runtime)),
                 "interval",
-                seconds=job.every.total_seconds(),
-                id=job.name,
+                seconds=periodic.every.total_seconds(),
+                id=periodic.name,
                 **common,
             )
         scheduler.start()
         self._scheduler = scheduler
+        self._serve_metrics()
         log.info("worker started owner=%s", self.dispatcher.owner)
+
+    @property
+    def heartbeat_every(self) -> timedelta:
+        return timedelta(seconds=self.identity.interval_seconds)
+
+    def _serve_metrics(self) -> None:
+        settings = self.runtime.settings
+        if settings.worker_metrics_port is None:
+            return
+        self._metrics_server, _thread = start_http_server(
+            settings.worker_metrics_port,
+            settings.worker_metrics_host,
+            registry=registry_for(self.runtime),
+        )
+        log.info("worker metrics on port=%s", self.metrics_port)
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The port /metrics is served on (FOLLOWUP_WORKER_METRICS_PORT=0 picks a free one)."""
+        return self._metrics_server.server_port if self._metrics_server else None
 
     def request_stop(self) -> None:
         self._stop_requested.set()
@@ -152,6 +205,18 @@ class Worker:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
         self.dispatcher.close()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
+            self._metrics_server = None
+        try:
+            with transaction(self.runtime.sessions) as session:
+                forget_worker(session, self.identity.worker_id)
+        except Exception:
+            # The row then ages into "dead" and is forgotten a day later: say so, exit anyway.
+            log.exception(
+                "could not remove this worker's heartbeat owner=%s", self.dispatcher.owner
+            )
         log.info("worker stopped owner=%s", self.dispatcher.owner)
 
     def run_forever(self) -> int:
@@ -171,11 +236,13 @@ class Worker:
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
 
-    def _guarded(self, job: Callable[[], object]) -> Callable[[], None]:
-        """A failing job is logged and retried at its next run, never kills the worker."""
+    def _guarded(self, job: Callable[[], object], *, always: bool = False) -> Callable[[], None]:
+        """A failing job is logged and retried at its next run, never kills the worker.
+        Jobs stop running once a stop is requested, except `always` ones (the heartbeat: a
+        worker finishing its sends is still alive)."""
 
         def run() -> None:
-            if self.dispatcher.stopping:
+            if self.dispatcher.stopping and not always:
                 return
             try:
                 job()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from followup.admin.retention import RetentionError, purge
+from followup.admin.retention import PurgeCount, RetentionError, daily_purge, purge
 from followup.core.clock import FixedClock
 from followup.delivery.outbox import queue_message, transition
 from followup.models import (
+    AuditEvent,
     Channel,
     Clinic,
     InboundMessage,
@@ -114,3 +116,72 @@ def test_execute_clears_texts_but_keeps_the_counts(
 def test_retention_must_be_positive(session: Session, clock: FixedClock) -> None:
     with pytest.raises(RetentionError):
         purge(session, older_than_days=0, now=clock.now())
+
+
+def _purge_audits(session: Session) -> list[tuple[str, int | None]]:
+    return [
+        (actor, clinic_id)
+        for actor, clinic_id in session.execute(
+            select(AuditEvent.actor, AuditEvent.clinic_id)
+            .where(AuditEvent.action == "retention.purge")
+            .order_by(AuditEvent.id)
+        )
+    ]
+
+
+def test_the_daily_purge_runs_once_a_day_whichever_worker_asks(
+    session: Session, clock: FixedClock, clinics: tuple[Clinic, Clinic]
+) -> None:
+    default, strict = clinics
+    session.rollback()
+    with session.begin():
+        first = daily_purge(session, now=clock.now(), default_days=90, runner="worker-a")
+    with session.begin():
+        second = daily_purge(
+            session, now=clock.now() + timedelta(hours=2), default_days=90, runner="worker-b"
+        )
+    assert first is not None
+    assert {c.clinic: c.message_bodies for c in first} == {default.slug: 1, strict.slug: 1}
+    assert second is None  # the same UTC day: already done
+    assert _purge_audits(session) == [("worker-a", default.id), ("worker-a", strict.id)]
+    session.rollback()
+    with session.begin():
+        next_day = daily_purge(
+            session, now=clock.now() + timedelta(days=1), default_days=90, runner="worker-b"
+        )
+    assert next_day is not None
+    assert all(c.message_bodies == c.inbound_texts == 0 for c in next_day)  # idempotent
+
+
+def test_without_a_default_only_clinics_with_their_own_period_are_purged(
+    session: Session, clock: FixedClock, clinics: tuple[Clinic, Clinic]
+) -> None:
+    _, strict = clinics
+    session.rollback()
+    with session.begin():
+        counts = daily_purge(session, now=clock.now(), default_days=None, runner="worker-a")
+    assert counts is not None
+    assert [(c.clinic, c.retention_days, c.from_clinic_setting) for c in counts] == [
+        (strict.slug, 30, True)
+    ]
+
+
+def test_two_workers_racing_for_the_days_purge_run_it_once(
+    session_factory: sessionmaker[Session], clock: FixedClock, clinics: tuple[Clinic, Clinic]
+) -> None:
+    start = threading.Barrier(2)
+    results: dict[str, list[PurgeCount] | None] = {}
+
+    def worker(name: str) -> None:
+        start.wait(timeout=30)
+        with session_factory.begin() as own:
+            results[name] = daily_purge(own, now=clock.now(), default_days=90, runner=name)
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(result is None for result in results.values()) == [False, True]
+    with session_factory() as check:
+        assert len(_purge_audits(check)) == 2  # one purge: two clinics, audited once each

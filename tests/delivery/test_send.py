@@ -8,11 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from followup.core.clock import FixedClock
 from followup.core.db import transaction
+from followup.core.metrics import INSTRUMENTS
 from followup.delivery.outcomes import opt_out_patient
 from followup.delivery.send import Dispatcher
 from followup.delivery.transports.base import NullTransport, OutgoingSms, SendResult
@@ -388,3 +390,50 @@ def test_stop_mid_batch_gives_back_what_was_claimed_ahead_and_returns(
             assert message.attempts == 0
             assert message.lease_owner is None
     dispatcher.close()
+
+
+def _sample(name: str, **labels: str) -> float:
+    """This process's instrument value (they are process-wide: tests compare before/after)."""
+    registry = CollectorRegistry()
+    for instrument in INSTRUMENTS:
+        registry.register(instrument)
+    return registry.get_sample_value(name, labels) or 0.0
+
+
+def test_the_dispatcher_times_claims_and_sends_and_counts_provider_errors(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+    templates_dir: Path,
+    double: TwilioDouble,
+    twilio: TwilioSmsTransport,
+) -> None:
+    _plan_messages(session, clock)
+    _plan_messages_for_another(session, clock)
+    double.fail_for_number("+14035551234", 21211)
+    error = {"channel": "sms", "code": "21211", "kind": "permanent"}
+    before = {
+        "claims": _sample("followup_claim_duration_seconds_count"),
+        "sends": _sample("followup_send_duration_seconds_count", channel="sms"),
+        "sent": _sample("followup_send_outcomes_total", channel="sms", outcome="sent"),
+        "refused": _sample("followup_send_outcomes_total", channel="sms", outcome="permanent"),
+        "errors": _sample("followup_provider_errors_total", **error),
+    }
+    make_dispatcher(session_factory, clock, templates_dir, sms=twilio).dispatch_due()
+    assert _sample("followup_claim_duration_seconds_count") >= before["claims"] + 1
+    assert _sample("followup_send_duration_seconds_count", channel="sms") == before["sends"] + 2
+    assert _sample("followup_send_outcomes_total", channel="sms", outcome="sent") == (
+        before["sent"] + 1
+    )
+    assert _sample("followup_send_outcomes_total", channel="sms", outcome="permanent") == (
+        before["refused"] + 1
+    )
+    assert _sample("followup_provider_errors_total", **error) == before["errors"] + 1
+
+
+def _plan_messages_for_another(session: Session, clock: FixedClock) -> None:
+    clinic = make_clinic(session, slug="other", sender="+14035550188")
+    patient = make_patient(session, clinic, phone="+14035555678")
+    treatment = make_treatment(session, patient, clock.now() - timedelta(days=1))
+    make_message(session, clinic, patient, treatment, send_at=clock.now(), step="day1")
+    session.commit()

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from followup.core.db import make_engine
@@ -79,7 +79,7 @@ def test_the_comparison_notices_a_schema_that_differs(new_database: NewDatabase)
     command.upgrade(_alembic_config(url), "head")
     engine = make_engine(url)
     with engine.begin() as conn:
-        conn.exec_driver_sql("DROP INDEX ix_scheduled_message_due")
+        conn.exec_driver_sql("DROP INDEX ix_scheduled_message_claimable")
     engine.dispose()
     differences = _diff_against_models(url)
     assert [diff[0] for diff in differences] == ["add_index"]  # type: ignore[index]
@@ -170,3 +170,34 @@ def test_0003_downgrade_refuses_while_patients_speak_spanish_and_keeps_rows_othe
             assert "office_days" not in {c["name"] for c in inspect(conn).get_columns("clinic")}
     finally:
         engine.dispose()
+
+
+def _index_definitions(engine: Engine) -> dict[str, str]:
+    """Every index's own definition as the database keeps it (predicates included, which
+    Alembic's comparison does not look at)."""
+    if engine.dialect.name == "postgresql":
+        query = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+    else:
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    with engine.connect() as conn:
+        rows = conn.execute(text(query))
+        return {name: " ".join(sql.split()) for name, sql in rows if "alembic" not in name}
+
+
+def test_migrated_partial_indexes_have_the_models_predicates(
+    backend: str, new_database: NewDatabase
+) -> None:
+    migrated_url = new_database(backend)
+    command.upgrade(_alembic_config(migrated_url.render_as_string(hide_password=False)), "head")
+    created_url = new_database(backend)
+    migrated, created = make_engine(migrated_url), make_engine(created_url)
+    try:
+        Base.metadata.create_all(created)
+        from_migrations, from_models = _index_definitions(migrated), _index_definitions(created)
+    finally:
+        migrated.dispose()
+        created.dispose()
+    claimable = from_models["ix_scheduled_message_claimable"]
+    assert "WHERE" in claimable
+    assert "retry" in claimable
+    assert from_migrations == from_models

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from followup.core.clock import FixedClock
 from followup.core.db import make_engine, make_session_factory
+from followup.delivery.heartbeats import WorkerIdentity, beat
 from followup.models import (
     CheckinAnswer,
     Escalation,
@@ -219,12 +220,23 @@ def test_health_stays_up_and_says_degraded_while_the_database_is_down(
     down.text("worse")
     health = down.client.get("/healthz")
     assert health.status_code == 200
-    assert health.json() == {"status": "degraded", "database": "unreachable", "spooled_replies": 1}
+    assert health.json() == {
+        "status": "degraded",
+        "database": "unreachable",
+        "workers": None,
+        "spooled_replies": 1,
+    }
     assert up.client.get("/healthz").json()["status"] == "degraded"  # a reply still waits
     replay_spool(up.runtime)
+    # The replayed reply queued messages; with no worker alive to send them that is degraded
+    # too, so one worker beats.
+    now = up.runtime.clock.now()
+    with up.runtime.sessions.begin() as session:
+        beat(session, WorkerIdentity("host:1:w", now, 10.0), now)
     assert up.client.get("/healthz").json() == {
         "status": "ok",
         "database": "ok",
+        "workers": 1,
         "spooled_replies": 0,
     }
 

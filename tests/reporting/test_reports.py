@@ -6,12 +6,14 @@ from __future__ import annotations
 import random
 import statistics
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session
 
 from followup.models import Escalation, EscalationPriority, MessageEvent, MessageStatus
+from followup.reporting.local_days import offset_stretches
 from followup.reporting.reports import Report, build_report
 from tests.factories import make_clinic, make_enrollment
 from tests.reporting.seed import (
@@ -123,3 +125,48 @@ def test_report_as_json_has_the_rates(seeded: tuple[Report, Seed]) -> None:
     assert value["opt_outs"]["rate"] == round(report.opt_outs.rate, 4)
     assert {"better_share", "same_share", "worse_share"} <= set(value["answers_by_kind"][0])
     assert datetime.fromisoformat(value["since"]) == SINCE
+
+
+@pytest.mark.parametrize(
+    ("zone", "before_midnight", "after_midnight", "local_day"),
+    [
+        # St. John's is UTC-3:30 in winter: 03:20 UTC is 23:50 on the 14th, 03:40 is 00:10.
+        ("America/St_Johns", "2026-01-15T03:20", "2026-01-15T03:40", date(2026, 1, 14)),
+        # And UTC-2:30 in summer (the CASE over the period's offsets).
+        ("America/St_Johns", "2026-07-15T02:20", "2026-07-15T02:40", date(2026, 7, 14)),
+        # Kathmandu is UTC+5:45: 18:10 UTC is 23:55 on the 14th, 18:20 is 00:05.
+        ("Asia/Kathmandu", "2026-01-14T18:10", "2026-01-14T18:20", date(2026, 1, 14)),
+    ],
+)
+def test_messages_count_on_the_clinics_local_day_for_any_offset(
+    session: Session, zone: str, before_midnight: str, after_midnight: str, local_day: date
+) -> None:
+    late, early = (
+        datetime.fromisoformat(t).replace(tzinfo=UTC) for t in (before_midnight, after_midnight)
+    )
+    with session.begin():
+        clinic = make_clinic(session, timezone=zone)
+        enrolled = make_enrollment(session, clinic, now=late - timedelta(days=2))
+        for message, at in zip(enrolled.messages[:2], (late, early), strict=True):
+            session.add(MessageEvent(message_id=message.id, at=at, to_status=MessageStatus.SENT))
+    # The period spans a daylight-saving change in St. John's (March and November).
+    report = build_report(
+        session, clinic, datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    )
+    assert [(row.day, row.sent) for row in report.messages] == [
+        (local_day, 1),
+        (local_day + timedelta(days=1), 1),
+    ]
+
+
+def test_offset_stretches_find_the_changes_to_the_second() -> None:
+    tz = ZoneInfo("America/St_Johns")
+    stretches = offset_stretches(
+        tz, datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+    )
+    # 2026-03-08 02:00 local (05:30 UTC) and 2026-11-01 02:00 local daylight (04:30 UTC).
+    assert stretches == [
+        (datetime(2026, 1, 1, tzinfo=UTC), -12600),
+        (datetime(2026, 3, 8, 5, 30, tzinfo=UTC), -9000),
+        (datetime(2026, 11, 1, 4, 30, tzinfo=UTC), -12600),
+    ]

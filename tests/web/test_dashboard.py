@@ -397,3 +397,46 @@ def test_photos_are_linked_only_when_https(
         assert f'href="{photo}"' in html
         assert "javascript:" not in html
         assert "Photo 2 (link withheld)" in html
+
+
+def test_settings_save_sms_name_and_retention_validated_and_audited(
+    staff_client: TestClient,
+    session_factory: sessionmaker[Session],
+    two_clinics: tuple[ClinicRows, ClinicRows],
+) -> None:
+    mine, other = two_clinics
+    saved = _post(
+        staff_client,
+        "/settings",
+        "/settings/sms-name-retention",
+        {"sms_name": "  Bow  River ", "retention_days": "400"},
+    )
+    assert "SMS name and retention saved." in saved
+    assert 'value="Bow River"' in saved
+    assert 'value="400"' in saved
+    for data, why in (
+        ({"sms_name": "x" * 41, "retention_days": ""}, "at most 40 characters"),
+        ({"sms_name": "Clinique Été ✨", "retention_days": ""}, "basic phone"),
+        ({"sms_name": "", "retention_days": "7"}, "between 30 and 3650 days"),
+        ({"sms_name": "", "retention_days": "soon"}, "not a number of days"),
+    ):
+        refused = _post(staff_client, "/settings", "/settings/sms-name-retention", data)
+        assert "Not saved" in refused
+        assert why in refused
+    cleared = _post(
+        staff_client, "/settings", "/settings/sms-name-retention", {"retention_days": ""}
+    )
+    assert "SMS name and retention saved." in cleared
+    with session_factory() as session:
+        clinic = session.get_one(Clinic, mine.clinic.id)
+        assert (clinic.sms_name, clinic.retention_days) == (None, None)
+        assert session.get_one(Clinic, other.clinic.id).retention_days is None
+        audited = session.scalars(
+            select(AuditEvent.detail)
+            .where(AuditEvent.action == "settings.sms_name_retention")
+            .order_by(AuditEvent.id)
+        ).all()
+    assert audited == [
+        {"changed": {"sms_name": "Bow River", "retention_days": 400}},
+        {"changed": {"sms_name": None, "retention_days": None}},
+    ]

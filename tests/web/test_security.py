@@ -21,8 +21,19 @@ from tests.webapp import csrf_from, sign_in
 
 # Reachable without a staff session, each for a reason: signing in itself, the load
 # balancer's probe, Twilio (signature-checked), patients' signed links, static files and
-# the booking-system API (token-authenticated, issue 6), and the browser's icon.
-PUBLIC = ("/login", "/healthz", "/webhooks/", "/r/", "/u/", "/static", "/api/", "/favicon.ico")
+# the booking-system API (token-authenticated), the browser's icon, and Prometheus (its own
+# bearer token; tests/web/test_metrics.py).
+PUBLIC = (
+    "/login",
+    "/healthz",
+    "/metrics",
+    "/webhooks/",
+    "/r/",
+    "/u/",
+    "/static",
+    "/api/",
+    "/favicon.ico",
+)
 
 
 def _api_routes(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:

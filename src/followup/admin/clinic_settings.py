@@ -1,5 +1,6 @@
 """Clinic settings that admins change from the dashboard: time zone, send time, quiet hours,
-escalation SLAs, office hours, on-call contacts and staff accounts. Each change is audited."""
+escalation SLAs, office hours, the SMS name and retention, on-call contacts and staff
+accounts. Each change is audited."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from followup.admin.clinics import ClinicError, create_staff, parse_timezone
+from followup.admin.retention import RetentionError, set_retention
 from followup.admin.sessions import end_all_sessions
 from followup.admin.staff_accounts import PASSWORD_MIN_LENGTH
 from followup.core.audit import record_audit
 from followup.core.phones import InvalidPhone, normalize_phone
 from followup.messages.office_hours import DAY_CODES, OfficeHours, OfficeHoursError
+from followup.messages.segments import is_gsm7
 from followup.models import Clinic, OnCallContact, Role, StaffUser
 
 
@@ -119,6 +122,39 @@ def update_office_hours(
 
 def _day_codes(days: frozenset[int]) -> str:
     return ",".join(DAY_CODES[day] for day in sorted(days))
+
+
+SMS_NAME_MAX = 40  # the column's length; every character is paid for in every SMS
+
+
+def update_sms_name_and_retention(
+    session: Session,
+    clinic: Clinic,
+    admin: StaffUser,
+    now: datetime,
+    *,
+    sms_name: str,
+    retention_days: int | None,
+) -> None:
+    """What SMS bodies call the clinic (blank: its full name), and how long message and reply
+    texts are kept (None: the operator's default, FOLLOWUP_RETENTION_DAYS)."""
+    name = " ".join(sms_name.split()) or None
+    if name is not None and len(name) > SMS_NAME_MAX:
+        raise SettingsError("sms_name", f"the SMS name can be at most {SMS_NAME_MAX} characters")
+    if name is not None and not is_gsm7(name):
+        # One character outside GSM-7 makes every message UCS-2: 70 characters a segment.
+        raise SettingsError("sms_name", "use letters, digits and punctuation a basic phone has")
+    before = {"sms_name": clinic.sms_name, "retention_days": clinic.retention_days}
+    try:
+        set_retention(session, clinic, retention_days)
+    except RetentionError as exc:
+        raise SettingsError("retention_days", str(exc)) from None
+    clinic.sms_name = name
+    after = {"sms_name": clinic.sms_name, "retention_days": clinic.retention_days}
+    changed = {key: after[key] for key in after if after[key] != before[key]}
+    _audit(
+        session, admin, "settings.sms_name_retention", ("clinic", clinic.id), now, changed=changed
+    )
 
 
 def add_on_call(

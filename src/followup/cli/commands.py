@@ -9,6 +9,7 @@ from followup.cli.replies import replies_app
 from followup.cli.report import report_command
 from followup.cli.schedule import schedule_app
 from followup.cli.staff import staff_app
+from followup.cli.status import status_command
 from followup.cli.templates import templates_app
 from followup.cli.tokens import token_app
 from followup.cli.web import dev_command, web_command
@@ -27,3 +28,4 @@ app.command("web")(web_command)
 app.command("dev")(dev_command)
 app.add_typer(replies_app, name="replies")
 app.command("worker")(worker_command)
+app.command("status")(status_command)

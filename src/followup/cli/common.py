@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 
+from followup.core.clock import Clock
 from followup.core.config import ConfigError, Settings, load_settings
 from followup.core.logs import configure_logging
 from followup.core.runtime import Runtime, build_runtime
@@ -38,8 +39,8 @@ def settings() -> Settings:
 
 
 @contextmanager
-def runtime() -> Iterator[Runtime]:
-    built = build_runtime(settings())
+def runtime(clock: Clock | None = None) -> Iterator[Runtime]:
+    built = build_runtime(settings(), clock)
     try:
         yield built
     finally:
@@ -58,3 +59,10 @@ def parse_instant(value: str, tz: ZoneInfo, *, option: str) -> datetime:
 def read_secret_from_stdin() -> str:
     line = sys.stdin.readline()
     return line.rstrip("\r\n")
+
+
+def injected_clock(ctx: typer.Context) -> Clock | None:
+    """A clock handed in as the command's context object (`app(obj=clock)`, as tests do),
+    so a command that judges time can be run at a chosen instant; None: the system clock."""
+    obj = ctx.find_root().obj
+    return obj if callable(getattr(obj, "now", None)) else None

@@ -10,7 +10,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -116,6 +123,27 @@ class Settings(BaseSettings):
     rate_limit_per_second: float | None = Field(None, gt=0)
     retry_base_seconds: float = Field(30.0, gt=0, description="First retry delay (doubles).")
     retry_max_seconds: float = Field(3600.0, gt=0, description="Longest retry delay.")
+    heartbeat_seconds: float = Field(
+        10.0, gt=0, le=300, description="How often a worker records that it is alive."
+    )
+
+    retention_days: int | None = Field(
+        None, ge=1, description="Default retention for clinics without their own; none: skip."
+    )
+
+    metrics_token: SecretStr | None = Field(
+        None, description="Bearer token for the web app's /metrics; unset: /metrics is 404."
+    )
+    worker_metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="Port of the worker's own /metrics; unset: off."
+    )
+    worker_metrics_host: str = Field("127.0.0.1", description="Address it listens on.")
+    # prometheus-client's own variable (it reads it too): counters and histograms of every
+    # process of a service go to files there, and /metrics adds them up.
+    prometheus_multiproc_dir: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"),
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -128,6 +156,13 @@ class Settings(BaseSettings):
             raise ValueError(f"not a database URL ({exc})") from None
         if url.get_backend_name() not in {"sqlite", "postgresql"}:
             raise ValueError("only sqlite:// and postgresql:// URLs are supported")
+        return value
+
+    @field_validator("prometheus_multiproc_dir")
+    @classmethod
+    def _existing_directory(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise _named("prometheus_multiproc_dir", f"{value} is not a directory")
         return value
 
     @field_validator("public_url")
@@ -199,5 +234,10 @@ def _first_error_line(exc: ValidationError) -> str:
     if isinstance(cause, _NamedError):
         location, message = [cause.field], str(cause)
     message = message.removeprefix("Value error, ")
-    variable = ENV_PREFIX + (location[0].upper() if location else "SETTINGS")
+    name = location[0].lower() if location else "settings"
+    variable = _UNPREFIXED.get(name, ENV_PREFIX + name.upper())
     return f"{variable}: {message}"
+
+
+# Variables another library defines, read without the FOLLOWUP_ prefix.
+_UNPREFIXED = {"prometheus_multiproc_dir": "PROMETHEUS_MULTIPROC_DIR"}

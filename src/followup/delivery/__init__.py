@@ -9,7 +9,8 @@ before sending) -> `compose` (the SMS or email) -> `send` (the Dispatcher, throu
 `transports/`: console, Twilio, SMTP behind one Protocol) -> `outcomes` (sent, retry,
 failed, opted out; `accepted` records accepted sends set-based). `recovery` settles
 expired leases by asking the provider, `status` applies delivery reports, `ratelimit`
-paces a sender number, `housekeeping` expires what is too late to be useful.
+paces a sender number, `housekeeping` expires what is too late to be useful,
+`heartbeats` records which worker processes are alive.
 """
 
 from followup.delivery.context import JobBuilder, SendJob

@@ -16,17 +16,21 @@ from sqlalchemy import Row, Select, Table, and_, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from followup.delivery.outbox import transition
-from followup.models import CLAIMABLE_STATUSES, MessageEvent, MessageStatus, ScheduledMessage
+from followup.models import (
+    CLAIMABLE_STATUSES,
+    MessageEvent,
+    MessageStatus,
+    ScheduledMessage,
+    status_is,
+)
+from followup.models.messaging import CLAIMABLE_SQL
 
 
 def due_query(now: datetime, limit: int) -> Select[ScheduledMessage]:
     """The claim's SELECT (exposed for the benchmark's EXPLAIN and timing)."""
     return (
         select(ScheduledMessage)
-        .where(
-            ScheduledMessage.status.in_(CLAIMABLE_STATUSES),
-            ScheduledMessage.next_attempt_at <= now,
-        )
+        .where(status_is(*CLAIMABLE_STATUSES), ScheduledMessage.next_attempt_at <= now)
         .order_by(ScheduledMessage.next_attempt_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -94,6 +98,9 @@ _COLUMNS = ", ".join(f"m.{column.name}" for column in MESSAGES.c)
 _CLAIMED = ", ".join(column.name for column in MESSAGES.c)
 
 # PostgreSQL: lock, lease (or expire) and log a batch in one statement and one round trip.
+# The claimable statuses are literals (CLAIMABLE_SQL), so the partial index
+# ix_scheduled_message_claimable serves the SELECT in every plan, generic ones included:
+# an index scan in due order that stops after `limit` rows, however many are due.
 # `m.id = ANY(ARRAY(...))` lets the UPDATE find the locked rows by primary key (joined on
 # `due` alone, the planner may hash the whole table). Expired: `expires_at <= now`.
 _CLAIM_PG = (
@@ -101,7 +108,7 @@ _CLAIM_PG = (
         f"""
         WITH due AS (
             SELECT id, status FROM scheduled_message
-            WHERE status IN ('scheduled', 'retry') AND next_attempt_at <= :now
+            WHERE {CLAIMABLE_SQL} AND next_attempt_at <= :now
             ORDER BY next_attempt_at
             LIMIT :limit
             FOR UPDATE SKIP LOCKED
@@ -170,10 +177,7 @@ def claim_batch(
     # SQLite: this transaction holds the write lock (BEGIN IMMEDIATE): read, then write.
     locked = session.execute(
         select(table.c.id, table.c.status.label("from_status"), expired.label("expired"))
-        .where(
-            table.c.status.in_(CLAIMABLE_STATUSES),
-            table.c.next_attempt_at <= now,
-        )
+        .where(status_is(*CLAIMABLE_STATUSES), table.c.next_attempt_at <= now)
         .order_by(table.c.next_attempt_at)
         .limit(limit)
     ).all()

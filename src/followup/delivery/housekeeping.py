@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followup.delivery.outbox import transition
-from followup.models import PENDING_STATUSES, MessageStatus, ScheduledMessage
+from followup.models import PENDING_STATUSES, MessageStatus, ScheduledMessage, status_is
 
 
 def expire_overdue(session: Session, *, now: datetime, actor: str, limit: int = 1000) -> int:
@@ -18,7 +18,7 @@ def expire_overdue(session: Session, *, now: datetime, actor: str, limit: int = 
     rows = session.scalars(
         select(ScheduledMessage)
         .where(
-            ScheduledMessage.status.in_(PENDING_STATUSES),
+            status_is(*PENDING_STATUSES),  # ix_scheduled_message_clinic_pending
             ScheduledMessage.expires_at <= now,
         )
         .limit(limit)

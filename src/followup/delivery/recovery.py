@@ -30,7 +30,7 @@ from followup.delivery.outcomes import mark_sent
 from followup.delivery.transports.base import SendError
 from followup.messages.plans import PlanError
 from followup.messages.rendering import TemplateRenderError
-from followup.models import Channel, MessageStatus, ScheduledMessage
+from followup.models import Channel, MessageStatus, ScheduledMessage, status_is
 
 if TYPE_CHECKING:
     from followup.delivery.send import Dispatcher
@@ -52,7 +52,7 @@ def recover_stale_claims(
             session.scalars(
                 select(ScheduledMessage)
                 .where(
-                    ScheduledMessage.status == MessageStatus.SENDING,
+                    status_is(MessageStatus.SENDING),  # ix_scheduled_message_in_flight
                     ScheduledMessage.lease_expires_at < now,
                 )
                 .order_by(ScheduledMessage.lease_expires_at)

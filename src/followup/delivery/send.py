@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from followup.core.clock import Clock
 from followup.core.db import transaction
 from followup.core.links import LinkSigner
+from followup.core.metrics import CLAIM_SECONDS, PROVIDER_ERRORS, SEND_OUTCOMES, SEND_SECONDS
 from followup.core.runtime import Runtime
 from followup.delivery.claim import claim_batch
 from followup.delivery.compose import outgoing_email, outgoing_sms, sms_body
@@ -185,7 +186,7 @@ class Dispatcher:
     def _claim(self) -> _Batch:
         """Lease a batch and build its jobs (one transaction)."""
         now = self.clock.now()
-        with transaction(self.sessions) as session:
+        with CLAIM_SECONDS.time(), transaction(self.sessions) as session:
             claimed, examined = claim_batch(
                 session,
                 owner=self.owner,
@@ -267,6 +268,7 @@ class Dispatcher:
         outcome: Outcome | BaseException
         try:
             outcome = self._send_one(job)
+            SEND_OUTCOMES.labels(job.channel.value, type(outcome).__name__.lower()).inc()
         except BaseException as exc:  # re-raised by the recording loop, as before
             outcome = exc
         finished.put((job.message_id, outcome))
@@ -287,13 +289,17 @@ class Dispatcher:
             return withheld
         if not job.to:
             return Permanent(f"the recipient has no {job.channel.value} address", "no_address")
+        channel = job.channel.value
         try:
-            return self._deliver(job)
+            with SEND_SECONDS.labels(channel).time():
+                return self._deliver(job)
         except (TemplateRenderError, PlanError) as exc:
             return Permanent(f"the message could not be rendered: {exc}", "template")
         except TransientSendError as exc:
+            PROVIDER_ERRORS.labels(channel, exc.code or "none", "transient").inc()
             return Transient(exc.reason, exc.code, exc.retry_after, exc.maybe_sent)
         except PermanentSendError as exc:
+            PROVIDER_ERRORS.labels(channel, exc.code or "none", "permanent").inc()
             return Permanent(exc.reason, exc.code)
         except Exception as exc:
             # A bug of ours, maybe after the provider took the message: let recovery ask.

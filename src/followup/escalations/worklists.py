@@ -12,6 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from followup.models import (
+    NEEDS_PERSON_STATUSES,
     PENDING_STATUSES,
     Clinic,
     Escalation,
@@ -19,14 +20,14 @@ from followup.models import (
     EscalationStatus,
     InboundMessage,
     MessageKind,
-    MessageStatus,
     Patient,
     ScheduledMessage,
+    status_is,
 )
 
 QUEUE_LIMIT = 100
 LIST_LIMIT = 100
-NEEDS_PERSON = (MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.NEEDS_REVIEW)
+NEEDS_PERSON = NEEDS_PERSON_STATUSES
 UNRESOLVED = (EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED)
 
 _PRIORITY_RANK = case(
@@ -140,7 +141,7 @@ def messages_today(
         .join(Patient, Patient.id == ScheduledMessage.patient_id)
         .where(
             ScheduledMessage.clinic_id == clinic.id,
-            ScheduledMessage.status.in_(PENDING_STATUSES),
+            status_is(*PENDING_STATUSES),  # ix_scheduled_message_clinic_pending
             ScheduledMessage.kind != MessageKind.STAFF_ALERT,
             ScheduledMessage.next_attempt_at >= start,
             ScheduledMessage.next_attempt_at < end,
@@ -160,7 +161,7 @@ def messages_needing_person(
         .outerjoin(Patient, Patient.id == ScheduledMessage.patient_id)
         .where(
             ScheduledMessage.clinic_id == clinic.id,
-            ScheduledMessage.status.in_(NEEDS_PERSON),
+            status_is(*NEEDS_PERSON),  # ix_scheduled_message_needs_person
         )
         .order_by(ScheduledMessage.updated_at.desc(), ScheduledMessage.id.desc())
         .limit(limit)

@@ -3,6 +3,7 @@
 from followup.models.audit import AuditEvent
 from followup.models.base import (
     CLAIMABLE_STATUSES,
+    NEEDS_PERSON_STATUSES,
     PENDING_STATUSES,
     Base,
     Channel,
@@ -18,12 +19,14 @@ from followup.models.base import (
 )
 from followup.models.clinic import ApiToken, Clinic, IdempotencyRecord, OnCallContact, StaffUser
 from followup.models.escalation import Escalation, StaffNote
-from followup.models.messaging import InboundMessage, MessageEvent, ScheduledMessage
+from followup.models.messaging import InboundMessage, MessageEvent, ScheduledMessage, status_is
+from followup.models.operations import PeriodicRun, WorkerHeartbeat
 from followup.models.patient import Patient, Treatment
 from followup.models.staff_access import SignInThrottle, StaffSession, ThrottleScope
 
 __all__ = [
     "CLAIMABLE_STATUSES",
+    "NEEDS_PERSON_STATUSES",
     "PENDING_STATUSES",
     "ApiToken",
     "AuditEvent",
@@ -43,6 +46,7 @@ __all__ = [
     "MessageStatus",
     "OnCallContact",
     "Patient",
+    "PeriodicRun",
     "Role",
     "ScheduledMessage",
     "SignInThrottle",
@@ -52,4 +56,6 @@ __all__ = [
     "ThrottleScope",
     "Treatment",
     "UTCDateTime",
+    "WorkerHeartbeat",
+    "status_is",
 ]

@@ -110,6 +110,12 @@ class MessageStatus(StrEnum):
 
 PENDING_STATUSES = (MessageStatus.SCHEDULED, MessageStatus.RETRY, MessageStatus.PAUSED)
 CLAIMABLE_STATUSES = (MessageStatus.SCHEDULED, MessageStatus.RETRY)
+# Failed, undelivered or unclear: the dashboard lists these for a person to look at.
+NEEDS_PERSON_STATUSES = (
+    MessageStatus.FAILED,
+    MessageStatus.UNDELIVERED,
+    MessageStatus.NEEDS_REVIEW,
+)
 
 
 class CheckinAnswer(StrEnum):

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -15,16 +16,39 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.models.base import (
+    CLAIMABLE_STATUSES,
+    NEEDS_PERSON_STATUSES,
+    PENDING_STATUSES,
     Base,
     Channel,
     MessageKind,
     MessageStatus,
     str_enum,
 )
+
+
+def _in_sql(statuses: tuple[MessageStatus, ...]) -> str:
+    return "status IN (" + ", ".join(f"'{status.value}'" for status in statuses) + ")"
+
+
+# The predicates of the partial indexes below, as SQL text. A query uses a partial index
+# only when its WHERE implies the index's: PostgreSQL proves that for literals but not for
+# bound parameters once it switches a prepared statement to a generic plan, and SQLite
+# only recognises the very same term. So queries say them with `status_is` (literals).
+CLAIMABLE_SQL = _in_sql(CLAIMABLE_STATUSES)
+PENDING_SQL = _in_sql(PENDING_STATUSES)
+NEEDS_PERSON_SQL = _in_sql(NEEDS_PERSON_STATUSES)
+SENDING_SQL = "status = 'sending'"
+
+
+def _partial(sql: str) -> dict[str, Any]:
+    return {"postgresql_where": text(sql), "sqlite_where": text(sql)}
 
 
 class ScheduledMessage(Base):
@@ -36,19 +60,60 @@ class ScheduledMessage(Base):
     """
 
     __tablename__ = "scheduled_message"
+    # Every index is written on each insert and on each status change whose new row
+    # version it holds, so each one here is named with the query it serves. Most are
+    # partial: a message is in the claim's index only while it waits, in the lease index
+    # only while it is being sent, and a sent message (most rows) is in neither.
     __table_args__ = (
+        # Enrollment refuses a second schedule for the same step; plan actions, the reply
+        # use case, outcomes, the patient list and the reports find a treatment's messages.
         UniqueConstraint("treatment_id", "step", "channel"),
-        # Serves the claim: WHERE status IN (scheduled, retry) AND next_attempt_at <= now
-        # ORDER BY next_attempt_at.
-        Index("ix_scheduled_message_due", "status", "next_attempt_at"),
-        Index("ix_scheduled_message_lease", "status", "lease_expires_at"),
+        # The claim (delivery.claim): WHERE status IN ('scheduled', 'retry') AND
+        # next_attempt_at <= now ORDER BY next_attempt_at LIMIT n FOR UPDATE SKIP LOCKED.
+        # An index scan that stops after n rows, however many are due; also the queue's
+        # depth and oldest due message for /healthz, `followup status` and /metrics.
+        Index("ix_scheduled_message_claimable", "next_attempt_at", **_partial(CLAIMABLE_SQL)),
+        # Recovery (delivery.recovery): WHERE status = 'sending' AND lease_expires_at < now
+        # ORDER BY lease_expires_at.
+        Index("ix_scheduled_message_in_flight", "lease_expires_at", **_partial(SENDING_SQL)),
+        # The dashboard's "going out today" (escalations.worklists.messages_today):
+        # WHERE clinic_id = ? AND status IN (pending) AND next_attempt_at in the local day;
+        # and the housekeeping expiry of waiting messages past their window.
+        Index(
+            "ix_scheduled_message_clinic_pending",
+            "clinic_id",
+            "next_attempt_at",
+            **_partial(PENDING_SQL),
+        ),
+        # The dashboard's "needs a person" (worklists.messages_needing_person): WHERE
+        # clinic_id = ? AND status IN ('failed', 'undelivered', 'needs_review').
+        Index(
+            "ix_scheduled_message_needs_person",
+            "clinic_id",
+            "updated_at",
+            **_partial(NEEDS_PERSON_SQL),
+        ),
+        # The Twilio status callback finds its message by provider id (set once sent).
+        Index(
+            "ix_scheduled_message_provider_id",
+            "provider_id",
+            **_partial("provider_id IS NOT NULL"),
+        ),
+        # An escalation's alerts and staff replies (escalation page, SLA re-alerts); plan
+        # messages, most rows, have none.
+        Index(
+            "ix_scheduled_message_escalation_id",
+            "escalation_id",
+            **_partial("escalation_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
+    # The patient's timeline, the API's message list, and STOP cancelling what is pending.
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
     treatment_id: Mapped[int | None] = mapped_column(ForeignKey("treatment.id"))
-    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalation.id"), index=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalation.id"))
     kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind, "message_kind"))
     step: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
@@ -64,7 +129,7 @@ class ScheduledMessage(Base):
     next_attempt_at: Mapped[datetime]
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None]
-    provider_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    provider_id: Mapped[str | None] = mapped_column(String(100))
     error_code: Mapped[str | None] = mapped_column(String(40))
     error_message: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
@@ -76,6 +141,15 @@ class ScheduledMessage(Base):
     events: Mapped[list[MessageEvent]] = relationship(
         back_populates="message", order_by="MessageEvent.id"
     )
+
+
+def status_is(*statuses: MessageStatus) -> ColumnElement[bool]:
+    """`scheduled_message.status IN ('a', 'b')` with the values as literals, not parameters,
+    so the partial indexes below can serve the query (see CLAIMABLE_SQL)."""
+    column = ScheduledMessage.status
+    if len(statuses) == 1:
+        return column == literal_column(f"'{statuses[0].value}'")
+    return column.in_([literal_column(f"'{status.value}'") for status in statuses])
 
 
 class MessageEvent(Base):

@@ -4,8 +4,9 @@ only folds the grouped rows into tables (no per-message loops).
 Definitions (also shown on the report page):
 - Messages per day and channel come from the message event log: a message counts on the
   clinic-local day it became sent / delivered / failed (failed or undelivered) / expired.
-  Staff alerts are not counted: they go to staff, not patients. Days are built from UTC
-  hours, exact for zones with whole-hour offsets.
+  Staff alerts are not counted: they go to staff, not patients. The day is the clinic's
+  local calendar day for any UTC offset (St. John's -3:30, Kathmandu +5:45) and across
+  daylight-saving changes.
 - A plan step's window runs from when it was first sent to a treatment until the next step
   was sent (the last step's window stays open). A reply belongs to the window it arrived in.
 - Reply rate per step: treatments with at least one reply in the step's window / treatments
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,6 +52,7 @@ from followup.models import (
     ScheduledMessage,
     Treatment,
 )
+from followup.reporting.local_days import day_from_number, local_day_number
 
 OUTCOMES = {
     MessageStatus.SENT: "sent",
@@ -165,19 +167,13 @@ def build_report(session: Session, clinic: Clinic, since: datetime, until: datet
     return report
 
 
-def _hour_bucket(session: Session, column: Any) -> ColumnElement[str]:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
-    return func.strftime("%Y-%m-%d %H", column)
-
-
 def message_counts(
     session: Session, clinic_id: int, since: datetime, until: datetime, tz: ZoneInfo
 ) -> list[DayCounts]:
-    hour = _hour_bucket(session, MessageEvent.at)
+    day = local_day_number(session, MessageEvent.at, tz, since, until)
     rows = session.execute(
         select(
-            hour,
+            day,
             ScheduledMessage.channel,
             MessageEvent.to_status,
             func.count(distinct(MessageEvent.message_id)),
@@ -190,12 +186,12 @@ def message_counts(
             MessageEvent.at >= since,
             MessageEvent.at < until,
         )
-        .group_by(hour, ScheduledMessage.channel, MessageEvent.to_status)
+        .group_by(day, ScheduledMessage.channel, MessageEvent.to_status)
     )
     totals: dict[tuple[date, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for bucket, channel, status, count in rows:
-        start = datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=UTC)
-        totals[(start.astimezone(tz).date(), str(channel))][OUTCOMES[status]] += count
+    for number, channel, status, count in rows:
+        local_day = day_from_number(int(number))
+        totals[(local_day, str(channel))][OUTCOMES[status]] += count
     return [
         DayCounts(day, channel, **dict(counts)) for (day, channel), counts in sorted(totals.items())
     ]

@@ -26,6 +26,7 @@ from followup.admin.sessions import SESSION_LIFETIME
 from followup.api import mount_api
 from followup.core.runtime import Runtime
 from followup.replies.runtime import replay_spool_forever, reply_deps
+from followup.reporting.metrics import registry_for
 from followup.web.body_limit import BodyLimits, RequestBodyLimit
 from followup.web.deps import Forbidden, LoginRequired, NotFound, PasswordChangeRequired
 from followup.web.pages import render
@@ -39,6 +40,7 @@ from followup.web.routes import (
     escalations,
     health,
     imports,
+    metrics,
     patient,
     patient_links,
     patients,
@@ -51,6 +53,7 @@ from followup.web.routes import (
 )
 from followup.web.routes import settings as settings_pages
 from followup.web.security_headers import SecurityHeaders
+from followup.web.timing import WebhookTiming
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +85,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.runtime = runtime
+    app.state.metrics_registry = registry_for(runtime)  # served by /metrics (routes/metrics)
     settings = runtime.settings
     https = settings.public_url.startswith("https://")
     # The last added runs first: headers on every answer (a 413 too), then the body cap,
@@ -96,9 +100,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.add_middleware(RequestBodyLimit, limits=BodyLimits.from_settings(settings))
     app.add_middleware(SecurityHeaders, https=https)
+    app.add_middleware(WebhookTiming)  # outermost: the webhook's whole time, sessions included
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (
         health.router,
+        metrics.router,
         auth.router,
         patients.router,
         unknown_numbers.router,

@@ -1,4 +1,5 @@
-"""Today: what needs the staff member now, on one page."""
+"""Today: what needs the staff member now, on one page; and the operations banner every
+signed-in page polls (a stopped worker, a late backlog)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from followup.escalations.worklists import (
     messages_needing_person,
     messages_today,
 )
+from followup.reporting.operations import dashboard_alarm
 from followup.reporting.timeline import staff_names
 from followup.web.access import staff_pages
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
@@ -46,3 +48,13 @@ def today(
             "today_rows": TODAY_ROWS,
         },
     )
+
+
+@router.get("/status/banner", include_in_schema=False)
+def operations_banner(
+    request: Request, session: DbSession, staff: CurrentStaff, runtime: RuntimeDep
+) -> Response:
+    """The banner every page polls: empty while the service keeps up."""
+    now = runtime.clock.now()
+    alarm = dashboard_alarm(session, now, staff.clinic_id)
+    return render(request, "partials/operations_banner.html", {"alarm": alarm, "now": now})

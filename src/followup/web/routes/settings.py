@@ -1,6 +1,6 @@
-"""Clinic settings for admins: time zone, send time, quiet hours, SLAs, office hours, on-call
-contacts and staff accounts. The rules live in followup.admin.clinic_settings; this module
-translates HTTP."""
+"""Clinic settings for admins: time zone, send time, quiet hours, SLAs, office hours, the
+SMS name and retention, on-call contacts and staff accounts. The rules live in
+followup.admin.clinic_settings; this module translates HTTP."""
 
 from __future__ import annotations
 
@@ -79,6 +79,7 @@ def settings_page(
             "held_back": blocked_accounts(
                 session, [a.email for a in accounts], runtime.clock.now()
             ),
+            "default_retention_days": runtime.settings.retention_days,
         },
     )
 
@@ -149,6 +150,37 @@ def save_office_hours(
         clinic_settings.update_office_hours(session, clinic, hours, staff, runtime.clock.now())
 
     return _apply(request, change, "Office hours saved.", "h-hours")
+
+
+def _days(value: str) -> int | None:
+    """Blank: the service's default; otherwise a whole number of days."""
+    if not value.strip():
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise SettingsError("retention_days", f"{value!r} is not a number of days") from None
+
+
+@actions.post("/settings/sms-name-retention")
+def save_sms_name_and_retention(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    sms_name: Annotated[str, Form()] = "",
+    retention_days: Annotated[str, Form()] = "",
+) -> Response:
+    clinic = staff_clinic(session, staff)
+    now = runtime.clock.now()
+    return _apply(
+        request,
+        lambda: clinic_settings.update_sms_name_and_retention(
+            session, clinic, staff, now, sms_name=sms_name, retention_days=_days(retention_days)
+        ),
+        "SMS name and retention saved.",
+        "h-sms-retention",
+    )
 
 
 @actions.post("/settings/on-call")
