@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
@@ -27,10 +27,11 @@ def fail(message: str, code: int = BAD_INPUT) -> NoReturn:
     raise typer.Exit(code)
 
 
-def settings() -> Settings:
-    """Load settings once per command and set up logging from them."""
+def settings(**overrides: Any) -> Settings:
+    """Load settings once per command (command-line options in `overrides` win over the
+    environment) and set up logging from them."""
     try:
-        loaded = load_settings()
+        loaded = load_settings(**overrides)
     except ConfigError as exc:
         fail(str(exc))
     configure_logging(loaded.log_level)
@@ -38,8 +39,8 @@ def settings() -> Settings:
 
 
 @contextmanager
-def runtime() -> Iterator[Runtime]:
-    built = build_runtime(settings())
+def runtime(**overrides: Any) -> Iterator[Runtime]:
+    built = build_runtime(settings(**overrides))
     try:
         yield built
     finally:

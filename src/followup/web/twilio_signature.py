@@ -30,12 +30,12 @@ async def twilio_form(
     settings = runtime.settings
     if not settings.webhook_signature_check:
         return params  # allowed only with the console transport (Settings enforces it)
-    token = settings.twilio_auth_token
+    token = settings.webhook_auth_token()
     signature = request.headers.get("x-twilio-signature", "")
     if token is None:
         log.warning("twilio webhook refused: FOLLOWUP_TWILIO_AUTH_TOKEN is not set")
         raise HTTPException(status_code=403, detail="signature check not configured")
-    validator = RequestValidator(token.get_secret_value())
+    validator = RequestValidator(token)
     if not signature or not validator.validate(signed_url(runtime, request), params, signature):
         log.warning("twilio webhook refused: bad signature path=%s", request.url.path)
         raise HTTPException(status_code=403, detail="invalid signature")
