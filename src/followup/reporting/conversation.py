@@ -4,8 +4,9 @@ with its photos, and the notes staff wrote (never sent).
 
 The words shown are the words kept when the message was sent (see ScheduledMessage), so a
 template edited later does not rewrite what the clinic told the patient; where the words
-are gone, a record says why. Times are in the clinic's zone. Five queries whatever the
-patient's history; plain records out, no ORM objects, so the page only presents them.
+are gone, a record says why. Times are in the clinic's zone. Three queries whatever the
+patient's history (four without the staff names); plain records out, no ORM objects, so
+the page only presents them.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from followup.models import (
     Patient,
     ScheduledMessage,
     StaffNote,
-    StaffUser,
     Treatment,
 )
+from followup.reporting.timeline import StaffDirectory, staff_directory
 from followup.reporting.treatment_context import step_label
 
 # A plan step shows once it was handed to (or tried at) the provider; the ones still
@@ -93,24 +94,24 @@ class Bubble:
 
 
 def conversation(
-    session: Session, patient: Patient, zone: ZoneInfo, templates_dir: Path
+    session: Session,
+    patient: Patient,
+    zone: ZoneInfo,
+    templates_dir: Path,
+    staff: StaffDirectory | None = None,
 ) -> list[Bubble]:
     """Everything said between the clinic and `patient` (of `patient.clinic_id` only),
-    oldest first; at the same instant a reply comes before the answer to it."""
-    staff = session.execute(
-        select(StaffUser.id, StaffUser.email, StaffUser.name).where(
-            StaffUser.clinic_id == patient.clinic_id
-        )
-    ).all()
-    by_email = {row.email: row.name or row.email for row in staff}
-    by_id = {row.id: row.name or row.email for row in staff}
+    oldest first; at the same instant a reply comes before the answer to it. `staff`: the
+    clinic's staff names, when the caller has them already (else one more query)."""
+    staff = staff or staff_directory(session, patient.clinic_id)
+    by_email, by_id = staff.by_email, staff.by_id
     ranked: list[tuple[datetime, int, int, Bubble]] = []
     for row in _outbound(session, patient):
         bubble = _outbound_bubble(row, zone, templates_dir, by_email)
         ranked.append((_sent_time(row), 2, row.id, bubble))
-    opened = _escalations_by_reply(session, patient)
-    for reply in _inbound(session, patient):
-        ranked.append((reply.received_at, 0, reply.id, _reply_bubble(reply, zone, opened)))
+    for reply, escalation_id in _inbound(session, patient):
+        bubble = _reply_bubble(reply, zone, escalation_id)
+        ranked.append((reply.received_at, 0, reply.id, bubble))
         if reply.reply_body:
             ranked.append((reply.received_at, 1, reply.id, _answer_bubble(reply, zone)))
     for note in _notes(session, patient):
@@ -150,9 +151,12 @@ def _outbound(session: Session, patient: Patient) -> Iterable[Any]:
     ).all()
 
 
-def _inbound(session: Session, patient: Patient) -> Iterable[InboundMessage]:
-    return session.scalars(
-        select(InboundMessage).where(
+def _inbound(session: Session, patient: Patient) -> Iterable[Any]:
+    """The patient's replies, each with the escalation it opened (if any)."""
+    return session.execute(
+        select(InboundMessage, Escalation.id)
+        .outerjoin(Escalation, Escalation.inbound_message_id == InboundMessage.id)
+        .where(
             InboundMessage.clinic_id == patient.clinic_id,
             InboundMessage.patient_id == patient.id,
         )
@@ -161,17 +165,6 @@ def _inbound(session: Session, patient: Patient) -> Iterable[InboundMessage]:
 
 def _notes(session: Session, patient: Patient) -> Iterable[StaffNote]:
     return session.scalars(select(StaffNote).where(StaffNote.patient_id == patient.id)).all()
-
-
-def _escalations_by_reply(session: Session, patient: Patient) -> dict[int, int]:
-    rows = session.execute(
-        select(Escalation.inbound_message_id, Escalation.id).where(
-            Escalation.clinic_id == patient.clinic_id,
-            Escalation.patient_id == patient.id,
-            Escalation.inbound_message_id.is_not(None),
-        )
-    ).all()
-    return {reply: escalation for reply, escalation in rows if reply is not None}
 
 
 def _sent_time(row: Any) -> datetime:
@@ -215,7 +208,7 @@ def _why_no_words(row: Any, zone: ZoneInfo) -> str:
     return "The words of this message were not kept (it was sent before copies were kept)."
 
 
-def _reply_bubble(reply: InboundMessage, zone: ZoneInfo, opened: dict[int, int]) -> Bubble:
+def _reply_bubble(reply: InboundMessage, zone: ZoneInfo, escalation_id: int | None) -> Bubble:
     missing = None
     if reply.body is None and reply.body_purged_at is not None:
         day = reply.body_purged_at.astimezone(zone).strftime("%b %-d, %Y")
@@ -233,7 +226,7 @@ def _reply_bubble(reply: InboundMessage, zone: ZoneInfo, opened: dict[int, int])
         urgent=reply.urgent,
         intent=reply.intent,
         inbound_id=reply.id,
-        escalation_id=opened.get(reply.id),
+        escalation_id=escalation_id,
     )
 
 

@@ -1,14 +1,20 @@
 """The escalation queue, one escalation's page, and what staff do about it.
 
 The queue refreshes itself: the rows and the badge in the top bar are HTMX partials polled
-every few seconds, so a new WORSE reply shows up without a reload. The actions call the
-escalation lifecycle in followup.escalations.lifecycle; this module only translates HTTP.
+every few seconds, so a new WORSE reply shows up without a reload. An escalation's page
+polls its own state the same way (`/live`), so a second nurse sees "acknowledged by ..."
+within seconds; the poll answers 204 (nothing to swap) while nothing changed, so nothing
+on the page moves under a nurse's hands. The actions call the escalation lifecycle in
+followup.escalations.lifecycle; this module only translates HTTP.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
@@ -21,19 +27,21 @@ from followup.escalations.worklists import (
     UNRESOLVED,
     QueueFilter,
     escalation_queue,
+    handling_times,
     open_counts,
     sla_for,
 )
 from followup.models import (
+    Clinic,
     Escalation,
     EscalationPriority,
     EscalationStatus,
     InboundMessage,
-    MessageKind,
-    ScheduledMessage,
     StaffUser,
 )
-from followup.reporting.timeline import staff_names
+from followup.reporting.conversation import conversation
+from followup.reporting.timeline import StaffDirectory, staff_names
+from followup.reporting.treatment_context import treatment_context
 from followup.web.csrf import require_csrf
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, current_staff, staff_clinic
 from followup.web.pages import flash, redirect, render
@@ -130,24 +138,21 @@ def escalation_page(
     clinic = staff_clinic(session, staff)
     escalation = clinic_escalation(session, staff, escalation_id)
     patient = clinic_patient(session, staff, escalation.patient_id)
+    zone = ZoneInfo(clinic.timezone)
+    members = session.scalars(
+        select(StaffUser)
+        .where(StaffUser.clinic_id == clinic.id)
+        .order_by(StaffUser.name, StaffUser.email)
+    ).all()
+    directory = StaffDirectory.of(members)
+    bubbles = conversation(session, patient, zone, runtime.templates_dir, directory)
+    # The conversation loaded the patient's replies: this one comes from the session.
     reply = (
         session.get(InboundMessage, escalation.inbound_message_id)
         if escalation.inbound_message_id
         else None
     )
-    colleagues = session.scalars(
-        select(StaffUser)
-        .where(StaffUser.clinic_id == clinic.id, StaffUser.active.is_(True))
-        .order_by(StaffUser.name, StaffUser.email)
-    ).all()
-    sent = session.scalars(
-        select(ScheduledMessage)
-        .where(
-            ScheduledMessage.escalation_id == escalation.id,
-            ScheduledMessage.kind == MessageKind.STAFF_REPLY,
-        )
-        .order_by(ScheduledMessage.id)
-    ).all()
+    colleagues = [member for member in members if member.active]
     now = runtime.clock.now()
     record_audit(
         session,
@@ -160,22 +165,74 @@ def escalation_page(
         target_id=escalation.id,
         detail={"patient_id": patient.id},
     )
-    return render(
-        request,
-        "escalation.html",
+    context = _live_context(session, clinic, escalation, now, directory.by_id)
+    context.update(
         {
-            "clinic": clinic,
-            "escalation": escalation,
             "patient": patient,
             "reply": reply,
-            "notes": escalation.notes,
-            "sent": sent,
             "colleagues": colleagues,
-            "names": staff_names(session, clinic.id),
-            "age": now - escalation.opened_at,
-            "sla": sla_for(clinic, escalation.priority),
-        },
+            "bubbles": bubbles,
+            "treatment": treatment_context(
+                session,
+                patient.id,
+                escalation.treatment_id,
+                escalation.opened_at,
+                zone,
+                runtime.templates_dir,
+            ),
+        }
     )
+    return render(request, "escalation.html", context)
+
+
+@router.get("/escalations/{escalation_id:int}/live")
+def escalation_live(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    escalation_id: int,
+    state: str = "",
+) -> Response:
+    """The page's changing part (status, who acknowledged, resolution, the buttons), polled;
+    204 while its state is the one the page already shows."""
+    clinic = staff_clinic(session, staff)
+    escalation = clinic_escalation(session, staff, escalation_id)
+    if state == live_state(escalation):
+        return Response(status_code=204)
+    context = _live_context(session, clinic, escalation, runtime.clock.now())
+    return render(request, "partials/escalation_live.html", context)
+
+
+def live_state(escalation: Escalation) -> str:
+    """A short fingerprint of what the live part shows: it changes when any of it does."""
+    shown = (
+        escalation.status.value,
+        escalation.acknowledged_by_id,
+        escalation.assigned_to_id,
+        escalation.resolved_at.isoformat() if escalation.resolved_at else None,
+        escalation.resolved_by_id,
+        escalation.outcome,
+    )
+    return hashlib.sha256(repr(shown).encode()).hexdigest()[:16]
+
+
+def _live_context(
+    session: DbSession,
+    clinic: Clinic,
+    escalation: Escalation,
+    now: datetime,
+    names: dict[int, str] | None = None,
+) -> dict[str, object]:
+    return {
+        "clinic": clinic,
+        "escalation": escalation,
+        "names": staff_names(session, clinic.id) if names is None else names,
+        "age": now - escalation.opened_at,
+        "sla": sla_for(clinic, escalation.priority),
+        "times": handling_times(escalation),
+        "state": live_state(escalation),
+    }
 
 
 def _act(
@@ -189,7 +246,7 @@ def _act(
     escalation = clinic_escalation(session, staff, escalation_id)
     try:
         action(escalation)
-    except lifecycle.EscalationError as exc:
+    except lifecycle.StaffActionError as exc:
         flash(request, str(exc), "error")
     else:
         flash(request, done)
@@ -274,6 +331,26 @@ def reply(
         escalation_id,
         lambda e: lifecycle.reply_to_patient(session, e, staff, body, now),
         "Reply queued: it goes out by SMS in a few seconds.",
+    )
+
+
+@actions.post("/escalations/{escalation_id:int}/reopen")
+def reopen(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    escalation_id: int,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    now = runtime.clock.now()
+    return _act(
+        request,
+        session,
+        staff,
+        escalation_id,
+        lambda e: lifecycle.reopen(session, e, staff, now, reason),
+        "Reopened: it is back in the queue.",
     )
 
 

@@ -49,7 +49,9 @@ COMMON_ZONES = [
 
 
 @router.get("/settings")
-def settings_page(request: Request, session: DbSession, staff: AdminStaff) -> Response:
+def settings_page(
+    request: Request, session: DbSession, staff: AdminStaff, runtime: RuntimeDep
+) -> Response:
     clinic = staff_clinic(session, staff)
     contacts = session.scalars(
         select(OnCallContact).where(OnCallContact.clinic_id == clinic.id).order_by(OnCallContact.id)
@@ -67,6 +69,9 @@ def settings_page(request: Request, session: DbSession, staff: AdminStaff) -> Re
             "accounts": accounts,
             "zones": zones,
             "roles": list(Role),
+            # Shown, not edited here: without a number of its own, the clinic's texts go
+            # through the operator's Messaging Service (FOLLOWUP_TWILIO_MESSAGING_SERVICE_SID).
+            "default_service": runtime.settings.twilio_messaging_service_sid,
         },
     )
 
