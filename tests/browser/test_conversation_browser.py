@@ -10,6 +10,7 @@ import html
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -112,7 +113,7 @@ def _send_due(server: LiveServer, double: TwilioDouble) -> None:
 
 
 def test_conversation_in_order_with_the_exact_words(
-    live_server: LiveServer, browser: Browser, double: TwilioDouble
+    live_server: LiveServer, browser: Browser, double: TwilioDouble, screenshots: Path
 ) -> None:
     phone = "+14035550161"
     patient_id = _enrolled(live_server, "Iris", phone)
@@ -153,11 +154,17 @@ def test_conversation_in_order_with_the_exact_words(
     expect(opened).to_be_in_viewport()
     expect(page.get_by_test_id("treatment-context")).to_contain_text("Microneedling")
     expect(page.get_by_test_id("treatment-context")).to_contain_text("day 1 after the treatment")
+    page.screenshot(path=screenshots / "40-conversation-escalation.png", full_page=True)
 
     page.goto(f"{live_server.url}/patients/{patient_id}")
     texts = page.get_by_test_id("conversation").locator(".bubble-text")
     expect(texts).to_have_count(len(expected))
     assert texts.all_text_contents() == [words for _, _, words in expected]
+    page.screenshot(path=screenshots / "41-conversation-patient.png", full_page=True)
+    page.get_by_label("Find a patient").fill("403 555 0161")
+    page.get_by_label("Find a patient").press("Enter")
+    expect(page.get_by_test_id("search-results")).to_contain_text("Iris")
+    page.screenshot(path=screenshots / "42-search.png", full_page=True)
     context.close()
 
 

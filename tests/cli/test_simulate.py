@@ -104,10 +104,8 @@ def test_a_signed_worse_reply_reaches_the_app_and_its_answer_is_printed(
 
 
 def test_a_configured_auth_token_signs_it(
-    running_app: URL, monkeypatch: pytest.MonkeyPatch, backend: str
+    running_app: URL, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if backend != "sqlite":
-        pytest.skip("the signature does not depend on the database")
     monkeypatch.setenv("FOLLOWUP_TWILIO_AUTH_TOKEN", "another-token")
     refused = runner.invoke(
         app, ["replies", "simulate", "--clinic", "sim", "--from", PATIENT, "better"]
@@ -118,9 +116,7 @@ def test_a_configured_auth_token_signs_it(
     assert _stored(running_app) == ([], [])
 
 
-def test_a_photo_goes_with_the_text(running_app: URL, backend: str) -> None:
-    if backend != "sqlite":
-        pytest.skip("media parsing does not depend on the database")
+def test_a_photo_goes_with_the_text(running_app: URL) -> None:
     result = runner.invoke(
         app,
         ["replies", "simulate", "--clinic", "sim", "--from", PATIENT, "--media",
@@ -131,9 +127,7 @@ def test_a_photo_goes_with_the_text(running_app: URL, backend: str) -> None:
     assert reply.media == [{"url": "https://api.twilio.com/m/1.jpg", "content_type": "image/jpeg"}]
 
 
-def test_bad_input_is_one_line_and_exit_code_2(clinic_with_patient: URL, backend: str) -> None:
-    if backend != "sqlite":
-        pytest.skip("argument checks do not depend on the database")
+def test_bad_input_is_one_line_and_exit_code_2(clinic_with_patient: URL) -> None:
     for args, message in (
         (["--clinic", "nowhere", "--from", PATIENT, "hi"], "no clinic with slug 'nowhere'"),
         (["--clinic", "sim", "--from", "hello", "hi"], "is not a phone number"),
@@ -145,10 +139,8 @@ def test_bad_input_is_one_line_and_exit_code_2(clinic_with_patient: URL, backend
 
 
 def test_nobody_listening_is_said(
-    clinic_with_patient: URL, monkeypatch: pytest.MonkeyPatch, backend: str
+    clinic_with_patient: URL, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if backend != "sqlite":
-        pytest.skip("the connection does not depend on the database")
     monkeypatch.setenv("FOLLOWUP_PORT", str(_free_port()))
     result = runner.invoke(app, ["replies", "simulate", "--clinic", "sim", "--from", PATIENT, "hi"])
     assert result.exit_code == 1
