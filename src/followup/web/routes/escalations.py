@@ -37,6 +37,7 @@ from followup.models import (
     EscalationPriority,
     EscalationStatus,
     InboundMessage,
+    Patient,
     StaffUser,
 )
 from followup.reporting.conversation import conversation
@@ -138,21 +139,6 @@ def escalation_page(
     clinic = staff_clinic(session, staff)
     escalation = clinic_escalation(session, staff, escalation_id)
     patient = clinic_patient(session, staff, escalation.patient_id)
-    zone = ZoneInfo(clinic.timezone)
-    members = session.scalars(
-        select(StaffUser)
-        .where(StaffUser.clinic_id == clinic.id)
-        .order_by(StaffUser.name, StaffUser.email)
-    ).all()
-    directory = StaffDirectory.of(members)
-    bubbles = conversation(session, patient, zone, runtime.templates_dir, directory)
-    # The conversation loaded the patient's replies: this one comes from the session.
-    reply = (
-        session.get(InboundMessage, escalation.inbound_message_id)
-        if escalation.inbound_message_id
-        else None
-    )
-    colleagues = [member for member in members if member.active]
     now = runtime.clock.now()
     record_audit(
         session,
@@ -165,24 +151,40 @@ def escalation_page(
         target_id=escalation.id,
         detail={"patient_id": patient.id},
     )
+    members = session.scalars(
+        select(StaffUser)
+        .where(StaffUser.clinic_id == clinic.id)
+        .order_by(StaffUser.name, StaffUser.email)
+    ).all()
+    directory = StaffDirectory.of(members)
     context = _live_context(session, clinic, escalation, now, directory.by_id)
-    context.update(
-        {
-            "patient": patient,
-            "reply": reply,
-            "colleagues": colleagues,
-            "bubbles": bubbles,
-            "treatment": treatment_context(
-                session,
-                patient.id,
-                escalation.treatment_id,
-                escalation.opened_at,
-                zone,
-                runtime.templates_dir,
-            ),
-        }
-    )
+    context.update(_story(session, runtime, clinic, escalation, patient, directory))
+    context["colleagues"] = [member for member in members if member.active]
     return render(request, "escalation.html", context)
+
+
+def _story(
+    session: DbSession,
+    runtime: RuntimeDep,
+    clinic: Clinic,
+    escalation: Escalation,
+    patient: Patient,
+    directory: StaffDirectory,
+) -> dict[str, object]:
+    """The patient, the conversation and where the patient stood when the reply came."""
+    zone = ZoneInfo(clinic.timezone)
+    bubbles = conversation(session, patient, zone, runtime.templates_dir, directory)
+    # The conversation loaded the patient's replies: this one comes from the session.
+    reply = (
+        session.get(InboundMessage, escalation.inbound_message_id)
+        if escalation.inbound_message_id
+        else None
+    )
+    treatment = treatment_context(
+        session, patient.id, escalation.treatment_id, escalation.opened_at, zone,
+        runtime.templates_dir,
+    )  # fmt: skip
+    return {"patient": patient, "reply": reply, "bubbles": bubbles, "treatment": treatment}
 
 
 @router.get("/escalations/{escalation_id:int}/live")
