@@ -320,6 +320,11 @@ def report(client: TestClient, ids: dict[str, int], requests: int) -> None:
         "/patients?page=150",
         f"/patients/{ids['patient']}",
         f"/escalations/{ids['escalation']}",
+        f"/escalations/{ids['escalation']}/live",  # the detail page's poll (state changed)
+        "/search?q=Pat123",  # a name: 11 patients
+        "/search?q=403%20555%201234",  # a phone number as people write it: one patient
+        "/search?q=5550",  # the last digits of a number
+        "/search?q=bench",  # every patient's last name: the first 50 of 10,000, sorted
         "/enroll",
         "/templates",
         "/settings",

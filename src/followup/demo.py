@@ -16,10 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followup.admin.clinics import create_clinic, create_staff, send_rules
+from followup.core.links import LinkSigner
+from followup.delivery.compose import outgoing_email, outgoing_sms
+from followup.delivery.context import JobBuilder
 from followup.delivery.outbox import transition
+from followup.delivery.outcomes import keep_copy
+from followup.delivery.send import sent_copy
 from followup.enrollment.enroll import EnrollmentRequest, EnrollmentResult, enroll
 from followup.enrollment.plan_actions import reschedule_message
 from followup.escalations import lifecycle as escalations
+from followup.messages.automatic import reply_texts
+from followup.messages.rendering import MessageRenderer
 from followup.models import (
     Channel,
     ChannelPreference,
@@ -31,6 +38,7 @@ from followup.models import (
     MessageStatus,
     OnCallContact,
     Role,
+    ScheduledMessage,
     StaffUser,
 )
 
@@ -62,21 +70,33 @@ _DEMO_PATIENTS = [
 
 @dataclass(frozen=True)
 class DemoLogin:
+    """What `make run` prints: the login, and how to play a patient texting the clinic."""
+
     email: str
     password: str
     created: bool
+    clinic_slug: str = DEMO_SLUG
+    clinic_number: str = DEMO_SENDER
+    patient_phone: str = "+14035550106"  # Omar: texts, day 3, nothing open yet
 
 
-def seed_demo(session: Session, *, templates_dir: Path, now: datetime) -> DemoLogin:
-    """Create the demo clinic once; later runs find it and change nothing."""
+def seed_demo(
+    session: Session, *, templates_dir: Path, now: datetime, signer: LinkSigner | None = None
+) -> DemoLogin:
+    """Create the demo clinic once; later runs find it and change nothing. With `signer`
+    (the app's own), the emails that "went out" keep their words too (they carry signed
+    links); SMS always do."""
     if session.scalar(select(Clinic.id).where(Clinic.slug == DEMO_SLUG)) is not None:
         return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, created=False)
     clinic, nurse = _clinic_and_staff(session)
-    enrolled = _enroll_patients(session, clinic, templates_dir, now)
+    words = _Words(templates_dir, signer)
+    enrolled = _enroll_patients(session, clinic, words, now)
     _story_later_today(session, enrolled["Omar"], nurse, now)
-    _story_urgent(session, clinic, enrolled["Ava"], now)
+    answers = reply_texts(templates_dir)
+    _story_urgent(session, clinic, enrolled["Ava"], now, answers.reply("urgent", "en", clinic))
     _story_inbox(session, clinic, enrolled["Liam"], now)
-    _story_resolved(session, clinic, enrolled["Zoe"], nurse, now)
+    worse = answers.reply("worse", "en", clinic)
+    _story_resolved(session, clinic, enrolled["Zoe"], nurse, now, worse)
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, created=True)
 
 
@@ -120,8 +140,28 @@ def _clinic_and_staff(session: Session) -> tuple[Clinic, StaffUser]:
     return clinic, nurse
 
 
+class _Words:
+    """Keeps on a demo message the words the dispatcher would have sent (and kept)."""
+
+    def __init__(self, templates_dir: Path, signer: LinkSigner | None) -> None:
+        self.templates_dir = templates_dir
+        self.builder = JobBuilder(templates_dir, signer)
+        self.renderer = MessageRenderer(templates_dir)
+        self.emails = signer is not None
+
+    def keep(self, session: Session, message: ScheduledMessage, at: datetime) -> None:
+        [job] = self.builder.build(session, [message], at)
+        if job.channel is Channel.SMS:
+            sms = outgoing_sms(
+                self.renderer, job, messaging_service_sid=None, status_callback_url=None
+            )
+            keep_copy(message, sent_copy(sms))
+        elif self.emails:
+            keep_copy(message, sent_copy(outgoing_email(self.renderer, job, email_from=ACTOR)))
+
+
 def _enroll_patients(
-    session: Session, clinic: Clinic, templates_dir: Path, now: datetime
+    session: Session, clinic: Clinic, words: _Words, now: datetime
 ) -> dict[str, EnrollmentResult]:
     enrolled = {}
     for first, last, phone, email, channel, language, days_ago in _DEMO_PATIENTS:
@@ -142,12 +182,17 @@ def _enroll_patients(
             session,
             clinic,
             request,
-            templates_dir=templates_dir,
+            templates_dir=words.templates_dir,
             now=treated_at + timedelta(minutes=20),
             actor=ACTOR,
         )
         _deliver_past_messages(
-            session, enrolled[first], now, fail_last=first == "Noah", hold_last=first == "Omar"
+            session,
+            enrolled[first],
+            now,
+            words,
+            fail_last=first == "Noah",
+            hold_last=first == "Omar",
         )
     return enrolled
 
@@ -156,6 +201,7 @@ def _deliver_past_messages(
     session: Session,
     result: EnrollmentResult,
     now: datetime,
+    words: _Words,
     *,
     fail_last: bool = False,
     hold_last: bool = False,
@@ -170,6 +216,7 @@ def _deliver_past_messages(
         message.attempts = 1
         message.sent_at = sent_at
         message.provider_id = f"SMdemo{result.treatment.id:04d}{index:02d}"
+        words.keep(session, message, message.send_at)
         transition(session, message, MessageStatus.SENDING, at=message.send_at, actor=ACTOR)
         transition(session, message, MessageStatus.SENT, at=sent_at, actor=ACTOR)
         reported = sent_at + timedelta(seconds=4)
@@ -217,6 +264,7 @@ def _reply(
     *,
     urgent: bool = False,
     matched: list[str] | None = None,
+    answer: str | None = None,
 ) -> InboundMessage:
     reply = InboundMessage(
         provider_sid=f"SMdemoin{result.patient.id:06d}{int(at.timestamp())}",
@@ -231,6 +279,7 @@ def _reply(
         intent=intent,
         urgent=urgent,
         matched=matched or [],
+        reply_body=answer,
         received_at=at,
     )
     session.add(reply)
@@ -239,7 +288,7 @@ def _reply(
 
 
 def _story_urgent(
-    session: Session, clinic: Clinic, result: EnrollmentResult, now: datetime
+    session: Session, clinic: Clinic, result: EnrollmentResult, now: datetime, answer: str
 ) -> None:
     at = now - timedelta(minutes=9)
     reply = _reply(
@@ -251,6 +300,7 @@ def _story_urgent(
         at,
         urgent=True,
         matched=["worse", "pus"],
+        answer=answer,
     )
     result.treatment.checkin_answer = CheckinAnswer.WORSE
     result.treatment.checkin_at = at
@@ -282,10 +332,18 @@ def _story_inbox(session: Session, clinic: Clinic, result: EnrollmentResult, now
 
 
 def _story_resolved(
-    session: Session, clinic: Clinic, result: EnrollmentResult, nurse: StaffUser, now: datetime
+    session: Session,
+    clinic: Clinic,
+    result: EnrollmentResult,
+    nurse: StaffUser,
+    now: datetime,
+    answer: str,
 ) -> None:
     at = now - timedelta(days=5, hours=3)
-    reply = _reply(session, clinic, result, "worse, still very red", "worse", at, matched=["worse"])
+    reply = _reply(
+        session, clinic, result, "worse, still very red", "worse", at, matched=["worse"],
+        answer=answer,
+    )  # fmt: skip
     escalation = escalations.open_escalation(
         session,
         clinic=clinic,

@@ -185,3 +185,23 @@ def test_two_workers_racing_for_the_days_purge_run_it_once(
     assert sorted(result is None for result in results.values()) == [False, True]
     with session_factory() as check:
         assert len(_purge_audits(check)) == 2  # one purge: two clinics, audited once each
+
+
+def test_purge_removes_the_kept_words_of_sent_plan_messages_and_says_when(
+    session: Session, clock: FixedClock
+) -> None:
+    with session.begin():
+        clinic = make_clinic(session)
+        at = clock.now() - timedelta(days=100)
+        result = make_enrollment(session, clinic, now=at, treated_at=at - timedelta(hours=1))
+        day1 = result.messages[0]
+        day1.subject, day1.body, day1.sent_at = None, "Bow River: Hi Maya! Redness is normal.", at
+        transition(session, day1, MessageStatus.DELIVERED, at=at)
+        message_id = day1.id
+    with session.begin():
+        purge(session, older_than_days=90, now=clock.now(), execute=True)
+    session.expire_all()
+    purged = session.get_one(ScheduledMessage, message_id)
+    assert (purged.body, purged.subject) == (None, None)
+    assert purged.body_purged_at == clock.now()
+    assert purged.status is MessageStatus.DELIVERED  # the row and its counts stay

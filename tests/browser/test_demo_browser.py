@@ -29,7 +29,9 @@ def test_demo_clinic_pages(demo_server: LiveServer, browser: Browser, screenshot
     page.screenshot(path=screenshots / "20-demo-today.png", full_page=True)
 
     page.get_by_role("link", name="Ava Singh").first.click()
-    expect(page.get_by_text("there's pus near my chin")).to_be_visible()
+    conversation = page.get_by_test_id("conversation")
+    expect(conversation.get_by_text("there's pus near my chin")).to_be_visible()
+    expect(conversation).to_contain_text("call 911")  # the automatic answer she was given
     page.screenshot(path=screenshots / "21-demo-urgent-escalation.png", full_page=True)
 
     page.get_by_role("link", name="Ava Singh").last.click()

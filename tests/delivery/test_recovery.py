@@ -194,6 +194,8 @@ def test_timeout_after_the_provider_took_it_is_not_resent(
     assert dispatcher.dispatch_due()["unclear"] == 1
     message = _status(session, message_id)
     assert message.status is MessageStatus.SENDING  # not retried blindly
+    assert message.body is not None  # the words it may have taken, kept for review
+    may_have_gone = message.body
     session.rollback()
     deadline = time.monotonic() + 10
     while not double.accepted and time.monotonic() < deadline:
@@ -204,3 +206,4 @@ def test_timeout_after_the_provider_took_it_is_not_resent(
     assert recover_stale_claims(dispatcher) == {"sent": 1}
     assert len(double.accepted) == 1
     assert _status(session, message_id).provider_id == double.accepted[0].sid
+    assert _status(session, message_id).body == may_have_gone == double.accepted[0].body

@@ -15,6 +15,7 @@ from followup.escalations.lifecycle import (
     MAX_REMINDERS,
     EscalationError,
     PatientOptedOut,
+    StaffActionError,
     acknowledge,
     add_note,
     assign,
@@ -206,7 +207,7 @@ def test_reply_to_patient_queues_an_sms_and_acknowledges(
     assert message.status is MessageStatus.SCHEDULED
     assert message.created_by == nurse.email
     assert escalation.status is EscalationStatus.ACKNOWLEDGED
-    with pytest.raises(EscalationError, match="longer than"):
+    with pytest.raises(StaffActionError, match="longer than"):
         reply_to_patient(session, escalation, nurse, "x" * 1601, clock.now())
 
 

@@ -8,11 +8,14 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from followup.core.clock import FixedClock
+from followup.core.links import LinkSigner
 from followup.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
 from followup.models import (
+    Clinic,
     Escalation,
     EscalationPriority,
     EscalationStatus,
+    InboundMessage,
     Language,
     MessageStatus,
     Patient,
@@ -71,3 +74,29 @@ def test_demo_pages_show_meaningful_content(
     assert "Dr. Okafor (on call)" in settings
     assert "frontdesk@bowriver.example" in settings
     assert "escalation.resolve" in client.get("/audit").text
+
+
+def test_demo_says_how_to_play_a_patient_and_its_sent_messages_keep_their_words(
+    session_factory: sessionmaker[Session], clock: FixedClock, templates_dir: Path
+) -> None:
+    signer = LinkSigner("demo-test-secret-" + "x" * 32, "http://127.0.0.1:8000")
+    with session_factory.begin() as session:
+        login = seed_demo(session, templates_dir=templates_dir, now=clock.now(), signer=signer)
+    with session_factory() as session:
+        clinic = session.scalars(select(Clinic).where(Clinic.slug == login.clinic_slug)).one()
+        player = session.scalars(select(Patient).where(Patient.phone == login.patient_phone)).one()
+        open_for_player = session.scalar(
+            select(func.count(Escalation.id)).where(Escalation.patient_id == player.id)
+        )
+        sent = session.scalars(
+            select(ScheduledMessage).where(ScheduledMessage.sent_at.is_not(None))
+        ).all()
+        answered = session.scalars(
+            select(InboundMessage.reply_body).where(InboundMessage.urgent.is_(True))
+        ).all()
+    assert login.clinic_number == clinic.sender_number
+    assert open_for_player == 0  # a WORSE from this patient opens a fresh escalation
+    assert sent
+    assert all(message.body for message in sent)  # SMS and (with the signer) emails
+    assert any(m.subject and "microneedling" in m.subject.lower() for m in sent)
+    assert ["call 911" in (answer or "") for answer in answered] == [True]

@@ -76,6 +76,8 @@ PAGES = [
     "/patients/{patient}",
     "/inbox/unknown",
     "/escalations/{escalation}",
+    "/escalations/{escalation}/live",
+    "/search?q=p",
     "/enroll",
     "/settings",
     "/audit",

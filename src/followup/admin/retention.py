@@ -1,6 +1,7 @@
-"""Data retention: after a clinic's retention period, message bodies and reply texts are
-removed while the rows stay, so every count the reports need (statuses, events, intents,
-escalations) survives. Dry run by default: the caller decides whether to write.
+"""Data retention: after a clinic's retention period, message bodies (the words kept of
+every message sent: SMS bodies, email subjects and texts) and reply texts are removed,
+marked with when, while the rows stay, so every count the reports need (statuses, events,
+intents, escalations) survives. Dry run by default: the caller decides whether to write.
 
 The period is the clinic's own `retention_days` when set, else the operator's default
 (`followup purge --older-than DAYS`, or FOLLOWUP_RETENTION_DAYS for the worker): a clinic's
@@ -147,7 +148,9 @@ def _purge_clinic(
 def _clear(session: Session, messages: Any, inbound: Any, now: datetime) -> None:
     # Bulk UPDATEs: one statement per table however many rows, never a loop over rows.
     session.execute(
-        update(ScheduledMessage).where(messages).values(body=None, subject=None),
+        update(ScheduledMessage)
+        .where(messages)
+        .values(body=None, subject=None, body_purged_at=now),
         execution_options={"synchronize_session": False},
     )
     session.execute(

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
@@ -28,10 +28,11 @@ def fail(message: str, code: int = BAD_INPUT) -> NoReturn:
     raise typer.Exit(code)
 
 
-def settings() -> Settings:
-    """Load settings once per command and set up logging from them."""
+def settings(**overrides: Any) -> Settings:
+    """Load settings once per command (command-line options in `overrides` win over the
+    environment) and set up logging from them."""
     try:
-        loaded = load_settings()
+        loaded = load_settings(**overrides)
     except ConfigError as exc:
         fail(str(exc))
     configure_logging(loaded.log_level)
@@ -39,8 +40,8 @@ def settings() -> Settings:
 
 
 @contextmanager
-def runtime(clock: Clock | None = None) -> Iterator[Runtime]:
-    built = build_runtime(settings(), clock)
+def runtime(clock: Clock | None = None, **overrides: Any) -> Iterator[Runtime]:
+    built = build_runtime(settings(**overrides), clock)
     try:
         yield built
     finally:

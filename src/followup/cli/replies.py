@@ -1,4 +1,5 @@
-"""`followup replies ...`: try the reply classifier on real text, one reply per line."""
+"""`followup replies ...`: try the reply classifier on real text, one reply per line; replay
+the outage spool; play a patient texting the clinic (`simulate`, in cli/simulate.py)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from rich.table import Table
 
 from followup.cli.common import runtime
 from followup.cli.replies_evaluate import evaluate_command
+from followup.cli.simulate import simulate_command
 from followup.replies import Classification, LexiconError, classify, load_lexicon
 from followup.replies.runtime import replay_spool, spool_of
 
 replies_app = typer.Typer(
-    help="Classify patient replies (intent and urgency).", no_args_is_help=True
+    help="Patient replies: classify them, replay the spool, play a patient.",
+    no_args_is_help=True,
 )
+replies_app.command("simulate")(simulate_command)
 
 
 @replies_app.command("classify")

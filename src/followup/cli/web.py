@@ -6,12 +6,15 @@ import signal
 import subprocess
 import sys
 from types import FrameType
+from typing import Any
 
 import typer
 import uvicorn
 
 from followup.cli.common import console, runtime, settings
 from followup.core.db import transaction
+from followup.core.links import LinkSigner
+from followup.core.phones import display_phone
 from followup.core.runtime import upgrade_database
 from followup.demo import seed_demo
 from followup.web.app import create_app
@@ -22,12 +25,16 @@ def web_command(
     port: int | None = typer.Option(None, help="Port (default FOLLOWUP_PORT)."),
 ) -> None:
     """Serve the dashboard and the webhooks."""
-    with runtime() as rt:
+    # Given here, they are the settings' too: the public URL, when not set, follows them.
+    chosen: dict[str, Any] = {
+        name: value for name, value in (("host", host), ("port", port)) if value
+    }
+    with runtime(**chosen) as rt:
         app = create_app(rt)
         uvicorn.run(
             app,
-            host=host or rt.settings.host,
-            port=port or rt.settings.port,
+            host=rt.settings.host,
+            port=rt.settings.port,
             log_level="warning",
             # The client address (the sign-in throttle counts per address) comes from
             # X-Forwarded-For only when the TLS proxy in front is one of these.
@@ -41,13 +48,26 @@ def dev_command() -> None:
     config = settings()
     upgrade_database(config.effective_database_url)
     with runtime() as rt, transaction(rt.sessions) as session:
-        login = seed_demo(session, templates_dir=rt.templates_dir, now=rt.clock.now())
+        signer = LinkSigner(rt.settings.signing_key(), rt.settings.public_url)
+        login = seed_demo(
+            session, templates_dir=rt.templates_dir, now=rt.clock.now(), signer=signer
+        )
     children = [_spawn("web")]
     if _has_command("worker"):
         children.append(_spawn("worker"))
     url = f"http://{config.host}:{config.port}/"
     console.print(f"\n[bold]followup is running[/] at [link={url}]{url}[/link]")
     console.print(f"  sign in as [bold]{login.email}[/] with password [bold]{login.password}[/]")
+    console.print(
+        f"  the clinic's number (patients text it): [bold]{display_phone(login.clinic_number)}[/]"
+        f" ({login.clinic_number})"
+    )
+    console.print(
+        "  play a patient: followup replies simulate"
+        f' --clinic {login.clinic_slug} --from "{login.patient_phone}" "WORSE"',
+        soft_wrap=True,
+        highlight=False,
+    )
     console.print(f"  messages 'sent' by the console transport: {config.effective_outbox_file}")
     console.print("  Ctrl-C stops everything.\n")
     _supervise(children)

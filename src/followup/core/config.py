@@ -5,6 +5,7 @@ A wrong value stops start-up with one line that names the variable (`ConfigError
 
 from __future__ import annotations
 
+import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -58,7 +59,8 @@ class Settings(BaseSettings):
         None, description="Signs sessions and patient links; generated into data_dir if unset."
     )
     public_url: str = Field(
-        "http://127.0.0.1:8000", description="Public base URL (Twilio signatures, links)."
+        "",
+        description="Public base URL (Twilio signatures, links); empty: http://{host}:{port}.",
     )
     host: str = Field("127.0.0.1", description="Web server bind address.")
     port: int = Field(8000, ge=1, le=65535, description="Web server port.")
@@ -168,9 +170,18 @@ class Settings(BaseSettings):
     @field_validator("public_url")
     @classmethod
     def _valid_public_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        # Unset, the public URL is where the app listens: a webhook signed for the URL it
+        # was posted to verifies, and links in alerts and emails point at this server.
+        if not self.public_url:
+            host = f"[{self.host}]" if ":" in self.host else self.host
+            self.public_url = f"http://{host}:{self.port}"
+        return self
 
     @model_validator(mode="after")
     def _transport_requirements(self) -> Settings:
@@ -197,14 +208,43 @@ class Settings(BaseSettings):
         """The secret for sessions and signed links; generated once into data_dir for dev."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
-        path = self.data_dir / "secret_key"
-        if path.exists():
-            return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
-        return key
+        return _local_secret(self.data_dir / "secret_key")
+
+    @property
+    def dev_webhook_token_path(self) -> Path:
+        return self.data_dir / DEV_WEBHOOK_TOKEN_FILE
+
+    def webhook_auth_token(self) -> str | None:
+        """What Twilio webhooks are signed with: the account's auth token. With the console
+        transport and no token (development: no real Twilio posts here), a token generated
+        once into data_dir, which `followup replies simulate` signs with, so a local reply
+        goes through the same signature check as a real one. None: nothing can be verified
+        (the webhooks answer 403)."""
+        if self.twilio_auth_token is not None:
+            return self.twilio_auth_token.get_secret_value()
+        if self.sms_transport is not SmsTransportName.CONSOLE:
+            return None
+        return _local_secret(self.dev_webhook_token_path)
+
+
+DEV_WEBHOOK_TOKEN_FILE = "twilio_dev_auth_token"  # noqa: S105 (a file name, not a secret)
+
+
+def _local_secret(path: Path) -> str:
+    """A secret kept in a file only its owner reads, created on first use. Two processes
+    starting together (the web app, the CLI) end up with the same one: O_EXCL lets only
+    one create it; the other reads it."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secret)
+    return secret
 
 
 class _NamedError(ValueError):

@@ -48,7 +48,7 @@ class SendJob:
     messaging_service_sid: str | None = None
     reply_to: str | None = None
     unsubscribe_url: str | None = None
-    body: str | None = None  # ready-written messages
+    body: str | None = None  # ready-written messages, and plan messages already sent once
     subject: str | None = None
     plan: str | None = None  # plan messages: rendered at send time
     step: str | None = None
@@ -95,7 +95,10 @@ class JobBuilder:
         extra: dict[str, Any] = {}
         if message.channel is Channel.EMAIL and patient is not None and self.signer is not None:
             extra["unsubscribe_url"] = self.signer.unsubscribe_url(patient.id, now)
-        if message.kind is MessageKind.PLAN and patient and treatment and message.step:
+        # A plan message is rendered until a transport has taken it; from then on it goes
+        # with the words it was first sent with (kept on the row), like any other kind.
+        rendered = message.kind is MessageKind.PLAN and message.body is None
+        if rendered and patient and treatment and message.step:
             # Only emails carry links; signing them for an SMS would be wasted work.
             signer = self.signer if message.channel is Channel.EMAIL else None
             extra["context"] = render_context(

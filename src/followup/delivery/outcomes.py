@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from followup.delivery.accepted import record_accepted
+from followup.delivery.accepted import SentCopy, record_accepted
 from followup.delivery.claim import release_unsent
 from followup.delivery.outbox import (
     cancel_pending_for_patient,
@@ -44,19 +44,24 @@ NOT_MOBILE = "21614"
 
 @dataclass(frozen=True)
 class Sent:
+    """The provider took it. `copy`: the words the transport was given, kept on the row."""
+
     provider_id: str
     provider_status: str | None = None
+    copy: SentCopy | None = None
 
 
 @dataclass(frozen=True)
 class Transient:
     """Worth another attempt. `maybe_sent`: the provider may have taken it (e.g. a read
-    timeout), so it is not retried blindly: recovery asks the provider after the lease."""
+    timeout), so it is not retried blindly: recovery asks the provider after the lease,
+    and `copy` (the words it may have taken) is kept so staff can see what may have gone."""
 
     reason: str
     code: str | None = None
     retry_after: float | None = None
     maybe_sent: bool = False
+    copy: SentCopy | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ def record_outcomes(
     """
     counts: Counter[str] = Counter()
     sent = {
-        message_id: outcome.provider_id
+        message_id: (outcome.provider_id, outcome.copy)
         for message_id, outcome in outcomes.items()
         if isinstance(outcome, Sent)
     }
@@ -151,7 +156,7 @@ def _apply(
     rng: random.Random,
 ) -> str:
     if isinstance(outcome, Sent):
-        mark_sent(session, message, outcome.provider_id, now=now, actor=owner)
+        mark_sent(session, message, outcome.provider_id, now=now, actor=owner, copy=outcome.copy)
         return "sent"
     if isinstance(outcome, Transient):
         return _transient(session, message, outcome, owner=owner, now=now, policy=policy, rng=rng)
@@ -168,8 +173,16 @@ def _apply(
 
 
 def mark_sent(
-    session: Session, message: ScheduledMessage, provider_id: str, *, now: datetime, actor: str
+    session: Session,
+    message: ScheduledMessage,
+    provider_id: str,
+    *,
+    now: datetime,
+    actor: str,
+    copy: SentCopy | None = None,
 ) -> None:
+    """The provider took the message: record its id and keep the words it was given."""
+    keep_copy(message, copy)
     message.provider_id = provider_id
     message.sent_at = now
     message.error_code = None
@@ -191,6 +204,7 @@ def _transient(
     message.error_code = outcome.code
     message.error_message = outcome.reason
     if outcome.maybe_sent:
+        keep_copy(message, outcome.copy)
         # Keep the lease: when it expires, recovery asks the provider whether it went.
         detail = f"unclear whether the provider took it: {outcome.reason}"
         transition(session, message, MessageStatus.SENDING, at=now, detail=detail, actor=owner)
@@ -315,7 +329,7 @@ def _settle_lost_lease(
     """Our lease was taken over (recovery ran while we were slow). Only a definite send is
     worth recording: it settles a `needs_review` the recovery could not decide."""
     if isinstance(outcome, Sent) and message.status is MessageStatus.NEEDS_REVIEW:
-        mark_sent(session, message, outcome.provider_id, now=now, actor=owner)
+        mark_sent(session, message, outcome.provider_id, now=now, actor=owner, copy=outcome.copy)
         return "sent"
     log.warning(
         "outcome dropped: lease lost message_id=%s status=%s outcome=%s",
@@ -324,6 +338,17 @@ def _settle_lost_lease(
         type(outcome).__name__,
     )
     return "lease_lost"
+
+
+def keep_copy(message: ScheduledMessage, copy: SentCopy | None) -> None:
+    """Keep the words a transport was given, unless words are kept already: once kept they
+    never change (later attempts send the kept words, see JobBuilder)."""
+    if copy is None:
+        return
+    if message.body is None:
+        message.body = copy.body
+    if message.subject is None:
+        message.subject = copy.subject
 
 
 def _clear_lease(message: ScheduledMessage) -> None:

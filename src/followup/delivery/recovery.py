@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followup.core.db import transaction
+from followup.delivery.accepted import SentCopy
 from followup.delivery.context import SendJob
 from followup.delivery.outbox import transition
 from followup.delivery.outcomes import mark_sent
@@ -103,7 +104,9 @@ def _resolve(
     if found:
         if len(found) > 1:
             log.warning("provider lists %d copies message_id=%s", len(found), message.id)
-        mark_sent(session, message, found[0].provider_id, now=now, actor=actor)
+        # The provider's own copy of the words (the look-up matched them to ours).
+        copy = SentCopy(None, found[0].body or sms.body)
+        mark_sent(session, message, found[0].provider_id, now=now, actor=actor, copy=copy)
         return "sent"
     _requeue(session, message, now=now, actor=actor)
     return "requeued"

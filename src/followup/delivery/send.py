@@ -35,6 +35,7 @@ from followup.core.db import transaction
 from followup.core.links import LinkSigner
 from followup.core.metrics import CLAIM_SECONDS, PROVIDER_ERRORS, SEND_OUTCOMES, SEND_SECONDS
 from followup.core.runtime import Runtime
+from followup.delivery.accepted import SentCopy
 from followup.delivery.claim import claim_batch
 from followup.delivery.compose import outgoing_email, outgoing_sms, sms_body
 from followup.delivery.consent import ConsentReader, consent_gate
@@ -291,20 +292,36 @@ class Dispatcher:
             return Permanent(f"the recipient has no {job.channel.value} address", "no_address")
         channel = job.channel.value
         try:
-            with SEND_SECONDS.labels(channel).time():
-                return self._deliver(job)
+            outgoing = self.compose(job)
         except (TemplateRenderError, PlanError) as exc:
             return Permanent(f"the message could not be rendered: {exc}", "template")
+        except Exception as exc:
+            log.exception("unexpected render error message_id=%s", job.message_id)
+            return Transient(f"unexpected error: {type(exc).__name__}")
+        with SEND_SECONDS.labels(channel).time():
+            return self._hand_over(job, outgoing)
+
+    def _hand_over(self, job: SendJob, outgoing: OutgoingSms | OutgoingEmail) -> Outcome:
+        """Give the message to its transport; the words it was given go with the outcome."""
+        copy = sent_copy(outgoing)
+        channel = job.channel.value
+        try:
+            if isinstance(outgoing, OutgoingSms):
+                result = self.transports.sms.send_sms(outgoing)
+            else:
+                result = self.transports.email.send_email(outgoing)
         except TransientSendError as exc:
             PROVIDER_ERRORS.labels(channel, exc.code or "none", "transient").inc()
-            return Transient(exc.reason, exc.code, exc.retry_after, exc.maybe_sent)
+            kept = copy if exc.maybe_sent else None
+            return Transient(exc.reason, exc.code, exc.retry_after, exc.maybe_sent, kept)
         except PermanentSendError as exc:
             PROVIDER_ERRORS.labels(channel, exc.code or "none", "permanent").inc()
             return Permanent(exc.reason, exc.code)
         except Exception as exc:
             # A bug of ours, maybe after the provider took the message: let recovery ask.
             log.exception("unexpected send error message_id=%s", job.message_id)
-            return Transient(f"unexpected error: {type(exc).__name__}", maybe_sent=True)
+            return Transient(f"unexpected error: {type(exc).__name__}", maybe_sent=True, copy=copy)
+        return Sent(result.provider_id, result.provider_status, copy)
 
     def _consent_gate(self, job: SendJob) -> Outcome | None:
         """Re-read consent right before sending: an opt-out committed first always wins."""
@@ -316,16 +333,12 @@ class Dispatcher:
             clock=self.clock,
         )
 
-    def _deliver(self, job: SendJob) -> Outcome:
-        if job.channel is Channel.SMS:
-            sms = self.outgoing_sms(job)
-            result = self.transports.sms.send_sms(sms)
-        else:
-            result = self.transports.email.send_email(self.outgoing_email(job))
-        return Sent(result.provider_id, result.provider_status)
-
     def sms_body(self, job: SendJob) -> str:
         return sms_body(self.renderer, job)
+
+    def compose(self, job: SendJob) -> OutgoingSms | OutgoingEmail:
+        """The provider message: a plan message not sent before is rendered now."""
+        return self.outgoing_sms(job) if job.channel is Channel.SMS else self.outgoing_email(job)
 
     def outgoing_sms(self, job: SendJob) -> OutgoingSms:
         return outgoing_sms(
@@ -337,6 +350,13 @@ class Dispatcher:
 
     def outgoing_email(self, job: SendJob) -> OutgoingEmail:
         return outgoing_email(self.renderer, job, email_from=self.options.email_from)
+
+
+def sent_copy(message: OutgoingSms | OutgoingEmail) -> SentCopy:
+    """The words handed to the transport, to keep on the message row."""
+    if isinstance(message, OutgoingSms):
+        return SentCopy(None, message.body)
+    return SentCopy(message.subject, message.text)
 
 
 def _result(outcome: Outcome | BaseException) -> Outcome:

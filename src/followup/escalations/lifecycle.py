@@ -1,10 +1,11 @@
 """The escalation lifecycle: a reply that needs a person, from opening to resolution.
 
-open -> acknowledged -> resolved. Opening one tells the clinic's on-call contacts through
-the outbox (so alerts are retried and audited like patient messages); `sla_sweep` (in
-followup.escalations.alerts, re-exported here) tells them again while nobody has
-acknowledged it. Every staff action writes an audit event with the staff member as actor.
-Functions take the session and `now`; the caller owns the transaction.
+open -> acknowledged -> resolved, and a resolved one may be reopened (acknowledged again).
+Opening one tells the clinic's on-call contacts through the outbox (so alerts are retried
+and audited like patient messages); `sla_sweep` (in followup.escalations.alerts,
+re-exported here) tells them again while nobody has acknowledged it. Every staff action
+writes an audit event with the staff member as actor. Functions take the session and
+`now`; the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from followup.core.audit import record_audit
 from followup.core.prepared import Prepared, full_row
-from followup.delivery.outbox import queue_message, transition
+from followup.delivery.outbox import transition
 
 # Staff alerting and the SLA sweep live in escalation_alerts; `X as X` re-exports them, so
 # `from followup.escalations.lifecycle import ...` (the worker, tests) still works.
@@ -29,11 +30,14 @@ from followup.escalations.alerts import AlertClinic, alert_recipients, queue_ale
 from followup.escalations.alerts import escalation_sla_sweep as escalation_sla_sweep
 from followup.escalations.alerts import sla_due_at as sla_due_at
 from followup.escalations.alerts import sla_sweep as sla_sweep
+from followup.escalations.errors import EscalationError as EscalationError
+from followup.escalations.errors import PatientOptedOut as PatientOptedOut
+from followup.escalations.errors import StaffActionError as StaffActionError
+from followup.escalations.staff_texts import MAX_TEXT_LENGTH, queue_staff_text, required_text
 from followup.messages.automatic import ReplyTexts
 from followup.models import (
     PENDING_STATUSES,
     AuditEvent,
-    Channel,
     Clinic,
     Escalation,
     EscalationPriority,
@@ -51,18 +55,9 @@ from followup.models import (
 log = logging.getLogger(__name__)
 
 MAX_NOTE_LENGTH = 5000
-# Twilio refuses bodies over 1600 characters; longer staff replies belong in a phone call.
-MAX_REPLY_LENGTH = 1600
+MAX_REPLY_LENGTH = MAX_TEXT_LENGTH
 MAX_OUTCOME_LENGTH = 2000
 _REASON_LENGTH = 300
-
-
-class EscalationError(ValueError):
-    """A staff action that can't be done as asked (resolved twice, empty reply, ...)."""
-
-
-class PatientOptedOut(EscalationError):
-    """The patient revoked consent to texts: staff must call instead."""
 
 
 def open_escalation(
@@ -252,7 +247,7 @@ def add_note(
 ) -> StaffNote:
     """A note for colleagues (never sent to the patient)."""
     _check_clinic(escalation, author)
-    text = _required_text(body, "note", MAX_NOTE_LENGTH)
+    text = required_text(body, "note", MAX_NOTE_LENGTH, EscalationError)
     note = StaffNote(
         patient_id=escalation.patient_id,
         escalation_id=escalation.id,
@@ -269,24 +264,11 @@ def add_note(
 def reply_to_patient(
     session: Session, escalation: Escalation, author: StaffUser, body: str, now: datetime
 ) -> ScheduledMessage:
-    """Queue an SMS from staff to the patient. Replying counts as acknowledging."""
+    """Queue an SMS from staff to the patient (staff_texts: checked, refused after STOP,
+    through the outbox). Replying counts as acknowledging."""
     _lock_for_staff(session, escalation, author)
-    text = _required_text(body, "reply", MAX_REPLY_LENGTH)
-    patient = session.get(Patient, escalation.patient_id)
-    if patient is None or patient.opted_out_at is not None:
-        # Texting after STOP breaks the TCPA and carrier rules; a phone call is still fine.
-        raise PatientOptedOut("the patient opted out of texts: call them instead")
-    message = queue_message(
-        session,
-        clinic_id=escalation.clinic_id,
-        kind=MessageKind.STAFF_REPLY,
-        channel=Channel.SMS,
-        body=text,
-        at=now,
-        actor=author.email,
-        patient_id=patient.id,
-        escalation_id=escalation.id,
-    )
+    patient = session.get_one(Patient, escalation.patient_id)
+    message = queue_staff_text(session, patient, author, body, now, escalation_id=escalation.id)
     if escalation.status is EscalationStatus.OPEN:
         _mark_acknowledged(session, escalation, author, now)
     _audit(session, escalation, author, now, "escalation.reply", {"message_id": message.id})
@@ -298,7 +280,7 @@ def resolve(
 ) -> None:
     """Close the escalation with what was done about it."""
     _lock_for_staff(session, escalation, staff)
-    text = _required_text(outcome, "outcome", MAX_OUTCOME_LENGTH)
+    text = required_text(outcome, "outcome", MAX_OUTCOME_LENGTH, EscalationError)
     if escalation.status is EscalationStatus.RESOLVED:
         raise EscalationError("this escalation is already resolved")
     if escalation.status is EscalationStatus.OPEN:
@@ -308,6 +290,43 @@ def resolve(
     escalation.resolved_by_id = staff.id
     escalation.outcome = text
     _audit(session, escalation, staff, now, "escalation.resolve")
+
+
+def reopen(
+    session: Session, escalation: Escalation, staff: StaffUser, now: datetime, reason: str = ""
+) -> StaffNote:
+    """Back to the queue: a resolved escalation that needs more after all.
+
+    It comes back acknowledged, not open: it was seen (its time to acknowledge stays true)
+    and a person is on it now, so nobody is paged again. The resolution is cleared from
+    the row and kept in a note (with the reason, if given), so nothing of it is lost."""
+    _lock_for_staff(session, escalation, staff)
+    if escalation.status is not EscalationStatus.RESOLVED:
+        raise EscalationError("only a resolved escalation can be reopened")
+    why = required_text(reason, "reason", MAX_NOTE_LENGTH, EscalationError) if reason else ""
+    earlier = {
+        "resolved_at": escalation.resolved_at.isoformat() if escalation.resolved_at else None,
+        "resolved_by_id": escalation.resolved_by_id,
+        "outcome": escalation.outcome,
+    }
+    note = StaffNote(
+        patient_id=escalation.patient_id,
+        escalation_id=escalation.id,
+        author_id=staff.id,
+        body=f"Reopened{': ' + why if why else ''}. Earlier outcome: {escalation.outcome}",
+        created_at=now,
+    )
+    session.add(note)
+    escalation.status = EscalationStatus.ACKNOWLEDGED
+    if escalation.acknowledged_at is None:  # resolve() acknowledges; older rows may not be
+        escalation.acknowledged_at = now
+        escalation.acknowledged_by_id = staff.id
+    escalation.resolved_at = None
+    escalation.resolved_by_id = None
+    escalation.outcome = None
+    session.flush()
+    _audit(session, escalation, staff, now, "escalation.reopen", {**earlier, "note_id": note.id})
+    return note
 
 
 _ESCALATIONS: Table = Escalation.__table__  # type: ignore[assignment]
@@ -353,15 +372,6 @@ def _lock_for_staff(session: Session, escalation: Escalation, staff: StaffUser) 
     if escalation in session and escalation.id is not None:
         session.flush()  # refresh would otherwise drop this transaction's unflushed changes
         session.refresh(escalation, with_for_update=True)
-
-
-def _required_text(value: str, what: str, limit: int) -> str:
-    text = value.replace("\x00", "").strip()
-    if not text:
-        raise EscalationError(f"the {what} is empty")
-    if len(text) > limit:
-        raise EscalationError(f"the {what} is longer than {limit} characters")
-    return text
 
 
 def _audit(

@@ -45,13 +45,36 @@ class QueueFilter:
 
 
 @dataclass(frozen=True)
+class HandlingTimes:
+    """How long an escalation took: to acknowledge, to resolve (None: not yet)."""
+
+    to_acknowledge: timedelta | None
+    to_resolve: timedelta | None
+
+
+def handling_times(escalation: Escalation) -> HandlingTimes:
+    """Both measured from the opening, as the reports measure them."""
+    opened = escalation.opened_at
+    acknowledged, resolved = escalation.acknowledged_at, escalation.resolved_at
+    return HandlingTimes(
+        acknowledged - opened if acknowledged is not None else None,
+        resolved - opened if resolved is not None else None,
+    )
+
+
+@dataclass(frozen=True)
 class QueueItem:
+    """One row of the queue. An open escalation is measured against its SLA (`age`,
+    `overdue`); once acknowledged or resolved, `times` says how long each step took (an
+    age against the SLA would read as overdue for ever)."""
+
     escalation: Escalation
     patient: Patient
     reply: InboundMessage | None
     age: timedelta
     sla: timedelta | None  # None: the inbox has no promised time
     overdue: bool
+    times: HandlingTimes
 
 
 def sla_for(clinic: Clinic, priority: EscalationPriority) -> timedelta | None:
@@ -100,10 +123,9 @@ def escalation_queue(
         sla = sla_for(clinic, escalation.priority)
         age = now - escalation.opened_at
         waiting = escalation.status is EscalationStatus.OPEN
+        overdue = waiting and sla is not None and age > sla
         items.append(
-            QueueItem(
-                escalation, patient, reply, age, sla, waiting and sla is not None and age > sla
-            )
+            QueueItem(escalation, patient, reply, age, sla, overdue, handling_times(escalation))
         )
     return items
 

@@ -54,9 +54,13 @@ def _partial(sql: str) -> dict[str, Any]:
 class ScheduledMessage(Base):
     """One message to send: a plan step, a staff reply, an auto-reply or a staff alert.
 
-    Plan messages are rendered at send time (so a corrected template or phone number is
-    used); other kinds carry their body. `next_attempt_at` is when the row is next due:
-    `send_at` at first, later the backoff time of a retry.
+    `subject` and `body` are the words the patient was given. Plan messages are rendered
+    at send time (so a corrected template or phone number is used) and the rendered SMS
+    body, or the email's subject and text, is kept here the first time a transport takes
+    it; from then on the words never change (a later edit of the template does not rewrite
+    what the clinic told the patient) and a resend sends the kept words. Other kinds carry
+    their body from the start. `next_attempt_at` is when the row is next due: `send_at` at
+    first, later the backoff time of a retry.
     """
 
     __tablename__ = "scheduled_message"
@@ -137,6 +141,9 @@ class ScheduledMessage(Base):
     created_by: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime | None]
+    # When retention removed subject and body (an empty body otherwise means the words
+    # were never kept: sent before copies were kept).
+    body_purged_at: Mapped[datetime | None]
 
     events: Mapped[list[MessageEvent]] = relationship(
         back_populates="message", order_by="MessageEvent.id"

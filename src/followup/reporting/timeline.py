@@ -1,5 +1,7 @@
-"""One patient's story in one list: every message out (with its status changes), every
-reply in (with photos), every escalation and every staff note.
+"""One patient's plan and what became of it, newest first: every message out with its
+status changes (scheduled, sent, delivered, failed, cancelled, ...) and every escalation
+with its handling. The words exchanged (replies, answers, notes) are the conversation's
+(reporting.conversation), shown beside it.
 
 A fixed handful of queries whatever the patient's history (no query per row), so the
 patient page costs the same for a patient with three messages or three hundred.
@@ -7,28 +9,26 @@ patient page costs the same for a patient with three messages or three hundred.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from followup.models import (
     Escalation,
-    InboundMessage,
     MessageEvent,
     ScheduledMessage,
-    StaffNote,
     StaffUser,
 )
 
 
 class EntryKind(StrEnum):
     MESSAGE = "message"
-    REPLY = "reply"
     ESCALATION = "escalation"
-    NOTE = "note"
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,8 @@ class TimelineEntry:
     kind: EntryKind
     message: ScheduledMessage | None = None
     events: list[MessageEvent] = field(default_factory=list)
-    reply: InboundMessage | None = None
     escalation: Escalation | None = None
-    note: StaffNote | None = None
-    author: str | None = None  # a note's author, an escalation's last handler
+    author: str | None = None  # an escalation's last handler
 
 
 def message_time(message: ScheduledMessage) -> datetime:
@@ -50,27 +48,16 @@ def message_time(message: ScheduledMessage) -> datetime:
     return message.sent_at or message.send_at
 
 
-def build_timeline(session: Session, clinic_id: int, patient_id: int) -> list[TimelineEntry]:
-    """Everything about one patient of one clinic, newest first."""
-    names = staff_names(session, clinic_id)
+def build_timeline(
+    session: Session, clinic_id: int, patient_id: int, names: dict[int, str] | None = None
+) -> list[TimelineEntry]:
+    """The messages and escalations of one patient of one clinic, newest first. `names`:
+    the clinic's staff names, when the caller has them already."""
+    names = staff_names(session, clinic_id) if names is None else names
     entries = _message_entries(session, clinic_id, patient_id)
-    replies = session.scalars(
-        select(InboundMessage).where(
-            InboundMessage.clinic_id == clinic_id, InboundMessage.patient_id == patient_id
-        )
-    )
-    entries.extend(
-        TimelineEntry(at=reply.received_at, kind=EntryKind.REPLY, reply=reply) for reply in replies
-    )
     entries.extend(_escalation_entries(session, clinic_id, patient_id, names))
-    notes = session.scalars(select(StaffNote).where(StaffNote.patient_id == patient_id))
-    entries.extend(
-        TimelineEntry(
-            at=note.created_at, kind=EntryKind.NOTE, note=note, author=names.get(note.author_id)
-        )
-        for note in notes
-    )
-    # Newest first; at equal times keep a stable, readable order (out before in).
+    # Newest first; at equal times keep a stable, readable order (a message before the
+    # escalation it may have caused).
     order = {kind: rank for rank, kind in enumerate(EntryKind)}
     entries.sort(key=lambda entry: (entry.at, -order[entry.kind]), reverse=True)
     return entries
@@ -116,11 +103,34 @@ def _escalation_entries(
     return entries
 
 
+@dataclass(frozen=True)
+class StaffDirectory:
+    """Display names of a clinic's staff (the name, else the email), by id and by email."""
+
+    by_id: dict[int, str]
+    by_email: dict[str, str]
+
+    @classmethod
+    def of(cls, members: Iterable[Any]) -> StaffDirectory:
+        """From staff rows already loaded (anything with id, name and email)."""
+        rows = [(member.id, member.name, member.email) for member in members]
+        return cls(
+            {staff_id: name or email for staff_id, name, email in rows},
+            {email: name or email for _, name, email in rows},
+        )
+
+
+def staff_directory(session: Session, clinic_id: int) -> StaffDirectory:
+    """A clinic's staff names (one query), for pages that show who did what."""
+    return StaffDirectory.of(
+        session.execute(
+            select(StaffUser.id, StaffUser.name, StaffUser.email).where(
+                StaffUser.clinic_id == clinic_id
+            )
+        ).all()
+    )
+
+
 def staff_names(session: Session, clinic_id: int) -> dict[int, str]:
     """Display names of a clinic's staff, by id (one query)."""
-    rows = session.execute(
-        select(StaffUser.id, StaffUser.name, StaffUser.email).where(
-            StaffUser.clinic_id == clinic_id
-        )
-    )
-    return {staff_id: name or email for staff_id, name, email in rows}
+    return staff_directory(session, clinic_id).by_id

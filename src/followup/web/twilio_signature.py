@@ -28,7 +28,7 @@ async def twilio_form(
     that cannot pass (no token configured, no signature sent) is refused before its body is
     read."""
     settings = runtime.settings
-    token = settings.twilio_auth_token
+    token = settings.webhook_auth_token()
     signature = request.headers.get("x-twilio-signature", "")
     if settings.webhook_signature_check:
         if token is None:
@@ -41,7 +41,7 @@ async def twilio_form(
     params = {key: value for key, value in form.multi_items() if isinstance(value, str)}
     if not settings.webhook_signature_check or token is None:
         return params  # check off: allowed only with the console transport (Settings says so)
-    validator = RequestValidator(token.get_secret_value())
+    validator = RequestValidator(token)
     if not validator.validate(signed_url(runtime, request), params, signature):
         log.warning("twilio webhook refused: bad signature path=%s", request.url.path)
         raise HTTPException(status_code=403, detail="invalid signature")

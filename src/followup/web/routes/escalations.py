@@ -1,14 +1,20 @@
 """The escalation queue, one escalation's page, and what staff do about it.
 
 The queue refreshes itself: the rows and the badge in the top bar are HTMX partials polled
-every few seconds, so a new WORSE reply shows up without a reload. The actions call the
-escalation lifecycle in followup.escalations.lifecycle; this module only translates HTTP.
+every few seconds, so a new WORSE reply shows up without a reload. An escalation's page
+polls its own state the same way (`/live`), so a second nurse sees "acknowledged by ..."
+within seconds; the poll answers 204 (nothing to swap) while nothing changed, so nothing
+on the page moves under a nurse's hands. The actions call the escalation lifecycle in
+followup.escalations.lifecycle; this module only translates HTTP.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Form, Query, Request
 from fastapi.responses import Response
@@ -21,19 +27,22 @@ from followup.escalations.worklists import (
     UNRESOLVED,
     QueueFilter,
     escalation_queue,
+    handling_times,
     open_counts,
     sla_for,
 )
 from followup.models import (
+    Clinic,
     Escalation,
     EscalationPriority,
     EscalationStatus,
     InboundMessage,
-    MessageKind,
-    ScheduledMessage,
+    Patient,
     StaffUser,
 )
-from followup.reporting.timeline import staff_names
+from followup.reporting.conversation import conversation
+from followup.reporting.timeline import StaffDirectory, staff_names
+from followup.reporting.treatment_context import treatment_context
 from followup.web.access import staff_actions, staff_pages
 from followup.web.deps import CurrentStaff, DbSession, RuntimeDep, staff_clinic
 from followup.web.pages import flash, redirect, render
@@ -129,24 +138,6 @@ def escalation_page(
     clinic = staff_clinic(session, staff)
     escalation = clinic_escalation(session, staff, escalation_id)
     patient = clinic_patient(session, staff, escalation.patient_id)
-    reply = (
-        session.get(InboundMessage, escalation.inbound_message_id)
-        if escalation.inbound_message_id
-        else None
-    )
-    colleagues = session.scalars(
-        select(StaffUser)
-        .where(StaffUser.clinic_id == clinic.id, StaffUser.active.is_(True))
-        .order_by(StaffUser.name, StaffUser.email)
-    ).all()
-    sent = session.scalars(
-        select(ScheduledMessage)
-        .where(
-            ScheduledMessage.escalation_id == escalation.id,
-            ScheduledMessage.kind == MessageKind.STAFF_REPLY,
-        )
-        .order_by(ScheduledMessage.id)
-    ).all()
     now = runtime.clock.now()
     record_audit(
         session,
@@ -159,22 +150,90 @@ def escalation_page(
         target_id=escalation.id,
         detail={"patient_id": patient.id},
     )
-    return render(
-        request,
-        "escalation.html",
-        {
-            "clinic": clinic,
-            "escalation": escalation,
-            "patient": patient,
-            "reply": reply,
-            "notes": escalation.notes,
-            "sent": sent,
-            "colleagues": colleagues,
-            "names": staff_names(session, clinic.id),
-            "age": now - escalation.opened_at,
-            "sla": sla_for(clinic, escalation.priority),
-        },
+    members = session.scalars(
+        select(StaffUser)
+        .where(StaffUser.clinic_id == clinic.id)
+        .order_by(StaffUser.name, StaffUser.email)
+    ).all()
+    directory = StaffDirectory.of(members)
+    context = _live_context(session, clinic, escalation, now, directory.by_id)
+    context.update(_story(session, runtime, clinic, escalation, patient, directory))
+    context["colleagues"] = [member for member in members if member.active]
+    return render(request, "escalation.html", context)
+
+
+def _story(
+    session: DbSession,
+    runtime: RuntimeDep,
+    clinic: Clinic,
+    escalation: Escalation,
+    patient: Patient,
+    directory: StaffDirectory,
+) -> dict[str, object]:
+    """The patient, the conversation and where the patient stood when the reply came."""
+    zone = ZoneInfo(clinic.timezone)
+    bubbles = conversation(session, patient, zone, runtime.templates_dir, directory)
+    # The conversation loaded the patient's replies: this one comes from the session.
+    reply = (
+        session.get(InboundMessage, escalation.inbound_message_id)
+        if escalation.inbound_message_id
+        else None
     )
+    treatment = treatment_context(
+        session, patient.id, escalation.treatment_id, escalation.opened_at, zone,
+        runtime.templates_dir,
+    )  # fmt: skip
+    return {"patient": patient, "reply": reply, "bubbles": bubbles, "treatment": treatment}
+
+
+@router.get("/escalations/{escalation_id:int}/live")
+def escalation_live(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    escalation_id: int,
+    state: str = "",
+) -> Response:
+    """The page's changing part (status, who acknowledged, resolution, the buttons), polled;
+    204 while its state is the one the page already shows."""
+    clinic = staff_clinic(session, staff)
+    escalation = clinic_escalation(session, staff, escalation_id)
+    if state == live_state(escalation):
+        return Response(status_code=204)
+    context = _live_context(session, clinic, escalation, runtime.clock.now())
+    return render(request, "partials/escalation_live.html", context)
+
+
+def live_state(escalation: Escalation) -> str:
+    """A short fingerprint of what the live part shows: it changes when any of it does."""
+    shown = (
+        escalation.status.value,
+        escalation.acknowledged_by_id,
+        escalation.assigned_to_id,
+        escalation.resolved_at.isoformat() if escalation.resolved_at else None,
+        escalation.resolved_by_id,
+        escalation.outcome,
+    )
+    return hashlib.sha256(repr(shown).encode()).hexdigest()[:16]
+
+
+def _live_context(
+    session: DbSession,
+    clinic: Clinic,
+    escalation: Escalation,
+    now: datetime,
+    names: dict[int, str] | None = None,
+) -> dict[str, object]:
+    return {
+        "clinic": clinic,
+        "escalation": escalation,
+        "names": staff_names(session, clinic.id) if names is None else names,
+        "age": now - escalation.opened_at,
+        "sla": sla_for(clinic, escalation.priority),
+        "times": handling_times(escalation),
+        "state": live_state(escalation),
+    }
 
 
 def _act(
@@ -191,7 +250,7 @@ def _act(
     escalation = clinic_escalation(session, staff, escalation_id)
     try:
         action(escalation)
-    except lifecycle.EscalationError as exc:
+    except lifecycle.StaffActionError as exc:
         flash(request, str(exc), "error")
     else:
         flash(request, done)
@@ -282,6 +341,27 @@ def reply(
         lambda e: lifecycle.reply_to_patient(session, e, staff, body, now),
         "Reply queued: it goes out by SMS in a few seconds.",
         "reply-body",
+    )
+
+
+@actions.post("/escalations/{escalation_id:int}/reopen")
+def reopen(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    escalation_id: int,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    now = runtime.clock.now()
+    return _act(
+        request,
+        session,
+        staff,
+        escalation_id,
+        lambda e: lifecycle.reopen(session, e, staff, now, reason),
+        "Reopened: it is back in the queue.",
+        "act",
     )
 
 

@@ -1,5 +1,6 @@
-"""One patient: details, consent and opt-out state, the timeline, and staff actions on the
-plan. Every view and every change is audited."""
+"""One patient: details, consent and opt-out state, the conversation (and a text to the
+patient), the timeline, and staff actions on the plan. Every view and every change is
+audited."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from followup.admin.clinics import send_rules
 from followup.core.audit import record_audit
 from followup.enrollment import plan_actions
 from followup.enrollment.plan_actions import PatientActionError
+from followup.escalations.errors import StaffActionError
+from followup.escalations.staff_texts import text_patient
 from followup.models import Patient, ScheduledMessage, StaffUser, Treatment
-from followup.reporting.timeline import build_timeline
+from followup.reporting.conversation import conversation
+from followup.reporting.timeline import build_timeline, staff_directory
 from followup.web.access import staff_actions, staff_pages
 from followup.web.deps import (
     CurrentStaff,
@@ -56,6 +60,8 @@ def patient_page(
         target_type="patient",
         target_id=patient.id,
     )
+    zone = ZoneInfo(clinic.timezone)
+    staff_names = staff_directory(session, clinic.id)
     return render(
         request,
         "patient.html",
@@ -63,7 +69,8 @@ def patient_page(
             "clinic": clinic,
             "patient": patient,
             "treatments": treatments,
-            "timeline": build_timeline(session, clinic.id, patient.id),
+            "bubbles": conversation(session, patient, zone, runtime.templates_dir, staff_names),
+            "timeline": build_timeline(session, clinic.id, patient.id, staff_names.by_id),
             "now": runtime.clock.now(),
         },
     )
@@ -269,6 +276,26 @@ def note(
         "Note added.",
         "patient-note",
     )
+
+
+@actions.post("/patients/{patient_id:int}/text")
+def text(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    patient_id: int,
+    body: Annotated[str, Form()],
+) -> Response:
+    """A text from staff, through the outbox (staff_texts: refused after STOP, audited)."""
+    patient = clinic_patient(session, staff, patient_id)
+    try:
+        text_patient(session, patient, staff, body, runtime.clock.now())
+    except StaffActionError as exc:
+        flash(request, f"Not sent: {exc}.", "error")
+    else:
+        flash(request, "Text queued: it goes out by SMS in a few seconds.")
+    return redirect(f"/patients/{patient.id}#conversation")
 
 
 def parse_local(value: str, tz: str) -> datetime:

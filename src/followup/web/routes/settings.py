@@ -80,6 +80,9 @@ def settings_page(
                 session, [a.email for a in accounts], runtime.clock.now()
             ),
             "default_retention_days": runtime.settings.retention_days,
+            # Shown, not edited here: without a number of its own, the clinic's texts go
+            # through the operator's Messaging Service (FOLLOWUP_TWILIO_MESSAGING_SERVICE_SID).
+            "default_service": runtime.settings.twilio_messaging_service_sid,
         },
     )
 
