@@ -9,7 +9,8 @@ and prints, side by side:
   - baseline: a bare bulk INSERT of the same patients, treatments and messages (no checks,
     no events, no audit), the floor for writing these rows on this machine;
   - check: `followup enroll --csv --dry-run` work (every row validated, duplicates looked up);
-  - import: the whole import (check + bulk write of rows, events and audit), one transaction.
+  - import: the whole import (check + bulk write of rows, events and audit), in batches of
+    `csv_import.BATCH_ROWS` rows, each its own transaction.
 Then plays the messages out (sent/delivered events, replies, escalations), runs ANALYZE
 (as autovacuum would have on a live database) and times `build_report` over the period.
 Target: import < 30 s per backend. Nothing is asserted.
@@ -39,6 +40,7 @@ sys.path.insert(0, str(REPO / "src"))
 from followup.admin.clinics import create_clinic  # noqa: E402
 from followup.core.db import make_engine, make_session_factory, normalize_url  # noqa: E402
 from followup.enrollment.csv_import import check_csv, import_csv  # noqa: E402
+from followup.enrollment.csv_rows import read_rows  # noqa: E402
 from followup.models import (  # noqa: E402
     Base,
     Escalation,
@@ -115,14 +117,11 @@ def run_backend(name: str, url: str, text_csv: str, rows: int) -> dict[str, floa
         clinic = create_clinic(
             session, name="Bench", timezone="America/Edmonton", contact_phone="+14035550134"
         )
-    with sessions() as session, session.begin():
-        report = timed(
-            "check",
-            results,
-            lambda: check_csv(
-                session, session.merge(clinic), text_csv, templates_dir=TEMPLATES, now=NOW
-            ),
-        )
+    report = timed(
+        "check",
+        results,
+        lambda: check_csv(sessions, clinic, read_rows(text_csv), templates_dir=TEMPLATES, now=NOW),
+    )
     results["good_rows"] = len(report.valid)
     results["bad_rows"] = len(report.problems)
     timed("baseline", results, lambda: bare_insert(engine, clinic.id, [v for _, v in report.valid]))
@@ -135,15 +134,14 @@ def run_backend(name: str, url: str, text_csv: str, rows: int) -> dict[str, floa
         )
 
     def do_import() -> int:
-        with sessions() as session, session.begin():
-            return import_csv(
-                session,
-                session.merge(clinic),
-                text_csv,
-                templates_dir=TEMPLATES,
-                now=NOW,
-                actor="bench",
-            ).imported
+        return import_csv(
+            sessions,
+            clinic,
+            read_rows(text_csv),
+            templates_dir=TEMPLATES,
+            now=NOW,
+            actor="bench",
+        ).imported
 
     results["imported"] = timed("import", results, do_import)
     play_out(engine, clinic.id)

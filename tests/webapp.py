@@ -15,6 +15,7 @@ from followup.core.runtime import Runtime
 from followup.web.app import create_app
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_PREVIEW = re.compile(r'name="preview_digest" value="([^"]+)"')
 
 
 def make_client(
@@ -39,6 +40,14 @@ def make_client(
 def csrf_from(html: str) -> str:
     match = _CSRF.search(html)
     assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def preview_digest(html: str) -> str:
+    """The enroll page's signed digest of what its schedule preview showed: Confirm sends
+    it back, and enrolls only if nothing changed since."""
+    match = _PREVIEW.search(html)
+    assert match, "page has no schedule preview"
     return match.group(1)
 
 

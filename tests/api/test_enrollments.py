@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -103,6 +104,13 @@ def test_duplicate_without_key_is_refused_with_a_problem(
         ({"channel": "email"}, "body.email"),
         ({"treated_at": "2026-03-07T10:00:00"}, "body.treated_at"),
         ({"first_name": ""}, "body.first_name"),
+        ({"first_name": "Ma\u001bya"}, "body.first_name"),
+        ({"last_name": "Ro\u0000ssi"}, "body.last_name"),
+        ({"practitioner": "Dr\u202e neh"}, "body.practitioner"),
+        ({"consent_method": "in\nclinic"}, "body.consent_method"),
+        ({"treated_at": "1999-12-31T10:00:00-07:00"}, "body.treated_at"),
+        ({"treated_at": "0001-01-01T00:00:00+14:00"}, "body.treated_at"),
+        ({"email": "maya@"}, "body.email"),
     ],
 )
 def test_invalid_enrollment_names_the_field(
@@ -135,6 +143,47 @@ def test_enrollment_in_spanish_and_an_unknown_language(
     patient = session.get(Patient, created.json()["patient_id"])
     assert patient is not None
     assert patient.language is Language.ES
+
+
+def test_every_refused_field_is_listed(api: ApiEnv, clock: FixedClock, session: Session) -> None:
+    body = _body(clock, phone="12", treatment="tattoo", treated_at="2026-03-09T10:00:00+00:00")
+    response = api.client.post("/api/v1/enrollments", json=body, headers=api.auth)
+    assert response.status_code == 422
+    problem = response.json()
+    assert [e["field"] for e in problem["errors"]] == [
+        "body.phone",
+        "body.treatment",
+        "body.treated_at",
+    ]
+    assert problem["field"] == "body.phone"
+    assert _counts(session) == (0, 0, 0)
+
+
+def test_same_name_on_another_number_is_enrolled_with_a_warning(
+    api: ApiEnv, clock: FixedClock, session: Session
+) -> None:
+    first = api.client.post("/api/v1/enrollments", json=_body(clock), headers=api.auth)
+    assert first.json()["warnings"] == []
+    other_number = _body(clock, first_name="MAYA", phone="403 555 0102")
+    second = api.client.post("/api/v1/enrollments", json=other_number, headers=api.auth)
+    assert second.status_code == 201, second.text
+    [warning] = second.json()["warnings"]
+    assert warning["type"] == "possible-duplicate"
+    assert warning["existing_treatment_id"] == first.json()["treatment_id"]
+    assert warning["existing_patient_id"] == first.json()["patient_id"]
+    assert _counts(session) == (2, 2, 6)
+
+
+def test_a_lone_surrogate_is_a_field_error(
+    api: ApiEnv, clock: FixedClock, session: Session
+) -> None:
+    # JSON can carry "\\ud800"; such text can't be stored as UTF-8.
+    body = json.dumps(_body(clock, last_name="Ro\ud800ssi"))
+    headers = {**api.auth, "content-type": "application/json"}
+    response = api.client.post("/api/v1/enrollments", content=body, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["field"] == "body.last_name"
+    assert _counts(session) == (0, 0, 0)
 
 
 def test_missing_or_revoked_token_is_401(api: ApiEnv, clock: FixedClock) -> None:

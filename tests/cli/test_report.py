@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from followup.cli import app
+from followup.core.db import make_engine
+from followup.models import Clinic
 from tests.enrollment.import_support import build_csv
+from tests.reporting.seed import (
+    FORMULA_NAME,
+    SINCE,
+    UNTIL,
+    formula_cells,
+    name_practitioner,
+    seed_history,
+)
 
 
 def _import(tmp_path: Path) -> None:
@@ -32,6 +45,22 @@ def test_report_json_csv_and_tables(cli_env: URL, tmp_path: Path) -> None:
     assert "opt_outs,,,patients,10" in as_csv.output
     tables = CliRunner().invoke(app, base)
     assert "Opt-outs: 0 of 10" in tables.output
+
+
+def test_report_csv_writes_formula_like_names_as_text(cli_env: URL) -> None:
+    engine = make_engine(cli_env)
+    try:
+        with Session(engine) as session, session.begin():
+            clinic = session.scalars(select(Clinic).where(Clinic.slug == "bow-river")).one()
+            seed_history(session, clinic, random.Random(6))
+            name_practitioner(session, "Dr Adams", FORMULA_NAME)
+    finally:
+        engine.dispose()
+    period = ["--since", SINCE.date().isoformat(), "--until", UNTIL.date().isoformat()]
+    result = CliRunner().invoke(app, ["report", "--clinic", "bow-river", *period, "--csv"])
+    assert result.exit_code == 0, result.output
+    assert "'" + FORMULA_NAME.replace('"', '""') in result.output
+    assert formula_cells(result.output) == []
 
 
 def test_report_refuses_a_bad_date(cli_env: URL) -> None:

@@ -60,3 +60,23 @@ def build_csv(rows: int, bad_every: int, now: datetime, in_db: list[str]) -> Csv
             result.good_lines.append(line)
     result.text = out.getvalue()
     return result
+
+
+# Cells no booking system should send, and none of which may become a server error.
+CELLS_HEADER = "first_name,last_name,phone,treatment,treated_at,timezone\n"
+WHEN = "2026-03-06 15:00"
+# Each refused for one field: (line, field, row).
+BAD_CELLS = [
+    (2, "first_name", f"Ma\x00ya,Smith,403-555-7001,microneedling,{WHEN},"),
+    (3, "treated_at", "Ana,Smith,403-555-7002,microneedling,0001-01-01T00:00-07:00,"),
+    (4, "treated_at", "Bo,Smith,403-555-7003,microneedling,0001-01-01 10:00,"),
+    (5, "last_name", f"Cy,{'L' * 101},403-555-7004,microneedling,{WHEN},"),
+    (6, "first_name", f"Di\x1b[31m,Smith,403-555-7005,microneedling,{WHEN},"),
+    (7, "timezone", f"Ed,Smith,403-555-7006,microneedling,{WHEN},America/Edm\x00onton"),
+]
+GOOD_ROW = f"Flo,Smith,403-555-7007,microneedling,{WHEN},"
+
+
+def bad_cells_csv() -> str:
+    """Every row of BAD_CELLS, then one good row (line 8)."""
+    return CELLS_HEADER + "".join(row + "\n" for _, _, row in BAD_CELLS) + GOOD_ROW + "\n"

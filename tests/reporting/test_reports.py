@@ -3,6 +3,8 @@ from the seed list (tests/report_seed.py), not by the report's SQL."""
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import statistics
 from collections import Counter
@@ -13,8 +15,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from followup.models import Escalation, EscalationPriority, MessageEvent, MessageStatus
+from followup.reporting.formats import report_csv
 from followup.reporting.local_days import offset_stretches
-from followup.reporting.reports import Report, build_report
+from followup.reporting.reports import AnswerShare, Report, build_report
 from tests.factories import make_clinic, make_enrollment
 from tests.reporting.seed import (
     SINCE,
@@ -170,3 +173,13 @@ def test_offset_stretches_find_the_changes_to_the_second() -> None:
         (datetime(2026, 3, 8, 5, 30, tzinfo=UTC), -9000),
         (datetime(2026, 11, 1, 4, 30, tzinfo=UTC), -12600),
     ]
+
+
+def test_report_csv_writes_a_practitioner_named_like_a_formula_as_text() -> None:
+    evil = '=HYPERLINK("http://evil.example","Dr A")'
+    report = Report(clinic="C", timezone="UTC", since=SINCE, until=UNTIL)
+    report.answers_by_practitioner = [AnswerShare(evil, better=1, same=0, worse=1)]
+    rows = list(csv.reader(io.StringIO(report_csv(report))))
+    practitioner_rows = [row for row in rows if row[0] == "answers_by_practitioner"]
+    assert practitioner_rows
+    assert {row[1] for row in practitioner_rows} == {"'" + evil}

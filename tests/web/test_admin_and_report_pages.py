@@ -14,7 +14,15 @@ from followup.core.clock import FixedClock
 from followup.models import ApiToken, Role, Treatment
 from tests.enrollment.import_support import build_csv
 from tests.factories import STAFF_PASSWORD, make_clinic, make_staff
-from tests.reporting.seed import SINCE, UNTIL, seed_history
+from tests.reporting.seed import (
+    FORMULA_NAME,
+    SINCE,
+    UNTIL,
+    formula_cells,
+    name_practitioner,
+    seed_history,
+)
+from tests.web.uploads import upload
 from tests.webapp import csrf_from, make_client, sign_in
 
 
@@ -51,6 +59,23 @@ def test_report_page_has_charts_tables_and_csv(
     assert "opt_outs,,,patients,40" in csv.text
 
 
+def test_report_download_writes_formula_like_names_as_text(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session, session.begin():
+        clinic = make_clinic(
+            session, name="Seeded", contact_phone="+14035550166", slug="seeded", sender_number=None
+        )
+        seed_history(session, clinic, random.Random(6))
+        name_practitioner(session, "Dr Adams", FORMULA_NAME)
+        make_staff(session, clinic, "manager@example.com")
+    sign_in(client, "manager@example.com", STAFF_PASSWORD)
+    csv = client.get(f"/reports.csv?since={SINCE.date()}&until={UNTIL.date()}")
+    assert csv.status_code == 200
+    assert "'" + FORMULA_NAME.replace('"', '""') in csv.text
+    assert formula_cells(csv.text) == []
+
+
 def _treatments(sessions: sessionmaker[Session]) -> int:
     # A short session: on SQLite an open one would hold the write lock the app needs.
     with sessions() as session:
@@ -61,14 +86,12 @@ def test_upload_checks_then_imports_the_good_rows(
     client: TestClient, clock: FixedClock, session_factory: sessionmaker[Session]
 ) -> None:
     sign_in(client, "nurse@example.com", STAFF_PASSWORD)
-    token = csrf_from(client.get("/import").text)
     csv_file = build_csv(rows=20, bad_every=5, now=clock.now(), in_db=[])
-    files = {"file": ("treatments.csv", csv_file.text.encode(), "text/csv")}
-    checked = client.post("/import", data={"csrf_token": token, "mode": "check"}, files=files)
+    checked = upload(client, csv_file.text, mode="check")
     assert checked.status_code == 200
     assert "16</strong> can be imported" in checked.text
     assert _treatments(session_factory) == 0
-    imported = client.post("/import", data={"csrf_token": token, "mode": "import"}, files=files)
+    imported = upload(client, csv_file.text, mode="import")
     assert "16</strong> imported" in imported.text
     for line in csv_file.bad_lines:
         assert f"<td>{line}</td>" in imported.text

@@ -24,7 +24,7 @@ from followup.models import (
     Treatment,
 )
 from tests.web_fixtures import ClinicRows
-from tests.webapp import csrf_from
+from tests.webapp import csrf_from, preview_digest
 
 
 def _post(staff_client: TestClient, page: str, action: str, data: dict[str, str]) -> str:
@@ -202,7 +202,10 @@ def test_enroll_previews_then_confirms(
     assert "Sun Mar 8, 10:00" in preview
     with session_factory() as session:
         assert session.scalar(select(Patient).where(Patient.first_name == "Nora")) is None
-    done = _post(staff_client, "/enroll", "/enroll", _enroll_form(step="confirm"))
+    digest = preview_digest(preview)
+    done = _post(
+        staff_client, "/enroll", "/enroll", _enroll_form(step="confirm", preview_digest=digest)
+    )
     assert "Nora Blake is enrolled" in done
 
 
@@ -213,12 +216,18 @@ def test_enroll_offers_spanish_and_refuses_an_unknown_language(
     assert '<option value="es" >Spanish</option>' in page
     token = csrf_from(page)
     unknown = staff_client.post(
-        "/enroll", data={"csrf_token": token, **_enroll_form(language="de", step="confirm")}
+        "/enroll", data={"csrf_token": token, **_enroll_form(language="de")}
     )
     assert unknown.status_code == 422
     assert 'id="err-language"' in unknown.text
     assert "is not a language we write messages in (use one of: en, fr, es)" in unknown.text
-    done = _post(staff_client, "/enroll", "/enroll", _enroll_form(language="es", step="confirm"))
+    preview = staff_client.post(
+        "/enroll", data={"csrf_token": token, **_enroll_form(language="es")}
+    )
+    confirm = _enroll_form(
+        language="es", step="confirm", preview_digest=preview_digest(preview.text)
+    )
+    done = _post(staff_client, "/enroll", "/enroll", confirm)
     assert "Nora Blake is enrolled" in done
     with session_factory() as session:
         nora = session.scalars(select(Patient).where(Patient.first_name == "Nora")).one()
@@ -235,13 +244,15 @@ def test_enroll_shows_field_errors_and_duplicates(staff_client: TestClient) -> N
         "/enroll", data={"csrf_token": token, **_enroll_form(consent="")}
     )
     assert 'id="err-consent"' in no_consent.text
-    staff_client.post("/enroll", data={"csrf_token": token, **_enroll_form(step="confirm")})
+    first = staff_client.post("/enroll", data={"csrf_token": token, **_enroll_form()})
+    confirm = _enroll_form(step="confirm", preview_digest=preview_digest(first.text))
+    staff_client.post("/enroll", data={"csrf_token": token, **confirm})
     again = staff_client.post("/enroll", data={"csrf_token": token, **_enroll_form()})
     assert 'data-testid="duplicate-warning"' in again.text
-    refused = staff_client.post(
-        "/enroll", data={"csrf_token": token, **_enroll_form(step="confirm")}
-    )
+    confirm_again = _enroll_form(step="confirm", preview_digest=preview_digest(again.text))
+    refused = staff_client.post("/enroll", data={"csrf_token": token, **confirm_again})
     assert refused.status_code == 409
+    assert 'data-testid="duplicate-error"' in refused.text
 
 
 def test_templates_page_shows_encoding_and_segments(staff_client: TestClient) -> None:

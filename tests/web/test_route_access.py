@@ -85,6 +85,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/enroll"): STAFF,
     ("GET", "/import"): STAFF,
     ("POST", "/import"): STAFF,
+    ("GET", "/import/{job_id}"): STAFF_ROW,
+    ("GET", "/import/{job_id}/progress"): STAFF_ROW,
+    ("GET", "/import/{job_id}/problems.csv"): STAFF_ROW,
     ("GET", "/reports"): STAFF,
     ("GET", "/reports.csv"): STAFF,
     ("GET", "/templates"): STAFF,
@@ -144,7 +147,7 @@ def app_routes(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[
 class World:
     clients: dict[str, TestClient]  # one signed-in (or not) browser per kind of caller
     tokens: dict[str, str]  # each browser's CSRF token
-    ids: dict[str, int]  # path parameters: rows of the first clinic
+    ids: dict[str, int | str]  # path parameters: rows of the first clinic
 
 
 @pytest.fixture
@@ -167,7 +170,7 @@ def world(
             select(Treatment.id).where(Treatment.patient_id == mine.patient.id)
         ).one()
         session.flush()
-        ids = {
+        ids: dict[str, int | str] = {
             "escalation_id": mine.escalation.id,
             "patient_id": mine.patient.id,
             "treatment_id": treatment_id,
@@ -177,6 +180,18 @@ def world(
             "token_id": token.token.id,
         }
     app, base = visitor_client.app, str(visitor_client.base_url)
+    jobs = app.state.import_jobs  # type: ignore[attr-defined]
+    job = jobs.start(
+        clinic_id=mine.clinic.id,
+        actor="test",
+        filename="one.csv",
+        text=(
+            "first_name,phone,treatment,treated_at\n"
+            "Ana,403-555-0101,microneedling,2026-03-06 15:00\n"
+        ),
+        dry_run=True,
+    )
+    ids["job_id"] = jobs.wait(job.id, timeout=60).id
     clients = {"signed_out": visitor_client}
     for caller, email in (
         ("staff", "plain@a.example"),
@@ -193,7 +208,7 @@ def world(
     return World(clients, tokens, ids)
 
 
-def fill(path: str, ids: dict[str, int]) -> str:
+def fill(path: str, ids: dict[str, int | str]) -> str:
     return re.sub(r"\{(\w+)(:int)?\}", lambda m: str(ids[m.group(1)]), path)
 
 

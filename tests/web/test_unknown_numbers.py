@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from followup.core.clock import FixedClock
 from followup.models import AuditEvent, InboundMessage, Patient
 from tests.web_fixtures import ClinicRows, make_reply, make_unknown_text
-from tests.webapp import csrf_from
+from tests.webapp import csrf_from, preview_digest
 
 UNKNOWN = "+14035550142"
 
@@ -138,7 +138,8 @@ def test_enrolling_a_number_that_texted_stop_enrolls_it_opted_out(
     }
     preview = staff_client.post("/enroll", data=data | {"step": "preview"})
     assert 'data-testid="stop-warning"' in preview.text
-    done = staff_client.post("/enroll", data=data | {"step": "confirm"})
+    confirm = {"step": "confirm", "preview_digest": preview_digest(preview.text)}
+    done = staff_client.post("/enroll", data=data | confirm)
     assert done.status_code == 200
     assert "opted out: this number texted STOP" in done.text
     assert 'data-testid="opt-out"><strong>yes</strong>' in done.text

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from followup.api.auth import Caller, CallerDep, RuntimeDep, SessionDep
 from followup.api.idempotency import remember, request_fingerprint, stored_response
-from followup.api.problems import ApiProblem, Problem
+from followup.api.problems import ApiProblem, FieldProblem, Problem
 from followup.api.schemas import (
     EnrollmentIn,
     EnrollmentOut,
@@ -21,15 +21,11 @@ from followup.api.schemas import (
     MessageOut,
     OptOutOut,
     PatientOut,
+    WarningOut,
 )
 from followup.core.audit import record_audit
 from followup.delivery.outbox import cancel_pending_for_patient
-from followup.enrollment.enroll import (
-    DuplicateEnrollment,
-    EnrollmentError,
-    EnrollmentRequest,
-    enroll,
-)
+from followup.enrollment.enroll import DuplicateEnrollment, InvalidEnrollment, enroll
 from followup.models import Escalation, EscalationStatus, Patient, ScheduledMessage
 
 MAX_ID = 2**31 - 1  # the id columns are 32-bit on PostgreSQL
@@ -52,7 +48,7 @@ def _problem(description: str) -> dict[str, Any]:
 
 COMMON: dict[int | str, dict[str, Any]] = {
     401: _problem("Missing, unknown or revoked token."),
-    422: _problem("The request is not valid; `field` names the culprit."),
+    422: _problem("The request is not valid; `errors` names every field refused."),
     429: _problem("Rate limit for this token exceeded; see Retry-After."),
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem("No such patient in this clinic.")}
@@ -98,7 +94,9 @@ def create_enrollment(
     runtime: RuntimeDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Enroll a patient: the same checks and duplicate rule as the dashboard form."""
+    """Enroll a patient: the same checks and duplicate rule as the dashboard form. Someone
+    with the same name enrolled for this treatment that day under another number is not
+    refused: the answer carries a `possible-duplicate` warning."""
     fingerprint = request_fingerprint("POST", "/enrollments", payload.model_dump(mode="json"))
     if idempotency_key is not None:
         replay = stored_response(session, caller.clinic.id, idempotency_key, fingerprint)
@@ -131,12 +129,11 @@ def create_enrollment(
 def _enroll(
     session: SessionDep, caller: Caller, runtime: RuntimeDep, payload: EnrollmentIn
 ) -> dict[str, Any]:
-    request = EnrollmentRequest(**payload.model_dump())
     try:
         result = enroll(
             session,
             caller.clinic,
-            request,
+            payload.as_input(),
             templates_dir=runtime.templates_dir,
             now=runtime.clock.now(),
             actor=caller.actor,
@@ -150,9 +147,14 @@ def _enroll(
             field=f"body.{exc.field}",
             existing_treatment_id=exc.treatment_id,
         ) from None
-    except EnrollmentError as exc:
+    except InvalidEnrollment as exc:
         raise ApiProblem(
-            422, "invalid-enrollment", "Enrollment refused", str(exc), field=f"body.{exc.field}"
+            422,
+            "invalid-enrollment",
+            "Enrollment refused",
+            str(exc),
+            field=f"body.{exc.field}",
+            errors=[FieldProblem(field=f"body.{e.field}", message=e.message) for e in exc.errors],
         ) from None
     out = EnrollmentOut(
         patient_id=result.patient.id,
@@ -160,6 +162,15 @@ def _enroll(
         treatment=result.treatment.kind,
         treated_at=result.treatment.treated_at,
         messages=[MessageOut.model_validate(m) for m in result.messages],
+        warnings=[
+            WarningOut(
+                type="possible-duplicate",
+                detail=warning.message(),
+                existing_treatment_id=warning.treatment_id,
+                existing_patient_id=warning.patient_id,
+            )
+            for warning in result.warnings
+        ],
     )
     return out.model_dump(mode="json")
 

@@ -1,13 +1,14 @@
-"""What the API accepts and returns. Lengths follow the database columns, so a request that
-passes here can always be stored."""
+"""What the API accepts and returns. The types and lengths documented here are those of
+enrollment.validation, which checks every enrollment whichever way it comes in (the API,
+the form, a CSV file, the CLI) and names every refused field in one 422 problem."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import datetime
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from followup.enrollment.validation import MAX_LENGTHS, EnrollmentInput
 from followup.models import (
     Channel,
     ChannelPreference,
@@ -20,49 +21,48 @@ from followup.models import (
 )
 
 
-def _storable(value: str) -> str:
-    # PostgreSQL refuses NUL in text, and lone surrogates can't be encoded as UTF-8.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    return value
-
-
-def _plausible_instant(value: datetime) -> datetime:
-    # Far-off years overflow when converted to UTC; no clinic treats anyone outside these.
-    if not 2000 <= value.year <= 2100:
-        raise ValueError("must be between the years 2000 and 2100")
-    return value.astimezone(UTC)
-
-
-Text = Annotated[str, AfterValidator(_storable)]
-Instant = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
-
-
 class EnrollmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    first_name: Text = Field(min_length=1, max_length=100)
-    last_name: Text = Field("", max_length=100)
-    phone: Text = Field(
+    first_name: str = Field(min_length=1, max_length=MAX_LENGTHS["first_name"])
+    last_name: str = Field("", max_length=MAX_LENGTHS["last_name"])
+    phone: str = Field(
         min_length=1,
-        max_length=32,
+        max_length=MAX_LENGTHS["phone"],
         description="Mobile number; local numbers use the clinic's country.",
     )
-    email: Text | None = Field(None, max_length=254, description="Needed for email/both.")
-    treatment: Text = Field(
-        min_length=1, max_length=64, description="Treatment kind, e.g. `microneedling`."
+    email: str | None = Field(
+        None, max_length=MAX_LENGTHS["email"], description="Needed for email/both."
     )
-    treated_at: Instant = Field(description="When the treatment took place, with an offset.")
+    treatment: str = Field(
+        min_length=1,
+        max_length=MAX_LENGTHS["treatment"],
+        description="Treatment kind, e.g. `microneedling`.",
+    )
+    treated_at: AwareDatetime = Field(
+        description="When the treatment took place, with an offset: from 2000-01-01 to now."
+    )
     channel: ChannelPreference = ChannelPreference.SMS
     language: Language = Field(
         Language.EN, description="The language of the patient's messages: en, fr or es."
     )
-    practitioner: Text | None = Field(None, max_length=200)
-    consent_method: Text = Field("in_clinic", min_length=1, max_length=40)
+    practitioner: str | None = Field(None, max_length=MAX_LENGTHS["practitioner"])
+    consent_method: str = Field("in_clinic", min_length=1, max_length=MAX_LENGTHS["consent_method"])
+
+    def as_input(self) -> EnrollmentInput:
+        """The request as every way in hands it to enrollment.validation."""
+        return EnrollmentInput(
+            first_name=self.first_name,
+            last_name=self.last_name,
+            phone=self.phone,
+            email=self.email,
+            treatment=self.treatment,
+            treated_at=self.treated_at,
+            channel=self.channel.value,
+            language=self.language.value,
+            practitioner=self.practitioner,
+            consent_method=self.consent_method,
+        )
 
 
 class MessageOut(BaseModel):
@@ -79,12 +79,25 @@ class MessageOut(BaseModel):
     delivered_at: datetime | None
 
 
+class WarningOut(BaseModel):
+    type: str = Field(
+        description="`possible-duplicate`: someone with the same first and last name is "
+        "enrolled for this treatment on that day under another number."
+    )
+    detail: str
+    existing_treatment_id: int
+    existing_patient_id: int
+
+
 class EnrollmentOut(BaseModel):
     patient_id: int
     treatment_id: int
     treatment: str
     treated_at: datetime
     messages: list[MessageOut]
+    warnings: list[WarningOut] = Field(
+        default_factory=list, description="Enrolled all the same; worth a person's look."
+    )
 
 
 class TreatmentOut(BaseModel):

@@ -5,9 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any, NoReturn
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -46,15 +44,6 @@ def runtime(clock: Clock | None = None, **overrides: Any) -> Iterator[Runtime]:
         yield built
     finally:
         built.close()
-
-
-def parse_instant(value: str, tz: ZoneInfo, *, option: str) -> datetime:
-    """ISO 8601; a time without an offset is wall-clock time in `tz`."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"{option}: {value!r} is not an ISO 8601 date-time (e.g. 2026-03-07T14:00)")
-    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
 
 
 def read_secret_from_stdin() -> str:

@@ -3,7 +3,6 @@ many from a CSV file (`--csv FILE [--dry-run]`, see followup.cli.importing)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,11 +11,16 @@ import typer
 from rich.table import Table
 
 from followup.admin.clinics import UnknownClinic, get_clinic
-from followup.cli.common import console, fail, parse_instant, runtime
+from followup.cli.common import BAD_INPUT, console, fail, runtime
 from followup.cli.importing import import_csv_file
 from followup.core.db import transaction
 from followup.core.phones import mask_phone
-from followup.enrollment.enroll import EnrollmentError, EnrollmentRequest, enroll, parse_language
+from followup.enrollment.enroll import (
+    DuplicateEnrollment,
+    EnrollmentInput,
+    InvalidEnrollment,
+    enroll,
+)
 from followup.messages.plans import to_local
 from followup.models import ChannelPreference, Language
 
@@ -45,15 +49,15 @@ def enroll_command(
         fail("--first-name, --phone and --treated-at are required (or give --csv FILE)")
     _enroll_one(
         clinic,
-        lambda tz: EnrollmentRequest(
+        EnrollmentInput(
             first_name=first_name,
             last_name=last_name,
             phone=phone,
             email=email,
             treatment=treatment,
-            treated_at=parse_instant(treated_at, tz, option="--treated-at"),
-            channel=channel,
-            language=parse_language(lang),
+            treated_at=treated_at,  # without an offset: the clinic's time
+            channel=channel.value,
+            language=lang,
             practitioner=practitioner,
             consent_method=consent,
         ),
@@ -63,8 +67,9 @@ def enroll_command(
 ScheduleRow = tuple[str, str, datetime, str]
 
 
-def _enroll_one(clinic: str, make_request: Callable[[ZoneInfo], EnrollmentRequest]) -> None:
-    """Enroll in one transaction and print the schedule in the clinic's local time."""
+def _enroll_one(clinic: str, given: EnrollmentInput) -> None:
+    """Enroll in one transaction and print the schedule in the clinic's local time; each
+    refused field is one line on stderr (exit 2)."""
     with runtime() as rt:
         try:
             with transaction(rt.sessions) as session:
@@ -73,7 +78,7 @@ def _enroll_one(clinic: str, make_request: Callable[[ZoneInfo], EnrollmentReques
                 result = enroll(
                     session,
                     found,
-                    make_request(tz),
+                    given,
                     templates_dir=rt.templates_dir,
                     now=rt.clock.now(),
                     actor="cli",
@@ -88,10 +93,16 @@ def _enroll_one(clinic: str, make_request: Callable[[ZoneInfo], EnrollmentReques
                 )
                 if result.stop_received_at is not None:
                     summary += "\nopted out: this number texted STOP and has not texted START since"
+                for warning in result.warnings:
+                    summary += f"\nwarning: {warning.message()}"
         except UnknownClinic as exc:
             fail(str(exc))
-        except EnrollmentError as exc:
+        except DuplicateEnrollment as exc:
             fail(f"{exc.field}: {exc}")
+        except InvalidEnrollment as exc:
+            for error in exc.errors:
+                typer.echo(f"error: {error.field}: {error.message}", err=True)
+            raise typer.Exit(BAD_INPUT) from None
     console.print(summary)
     _print_schedule(rows, tz)
 

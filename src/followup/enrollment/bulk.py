@@ -2,7 +2,7 @@
 answered for a whole batch in a few queries, and the rows written with bulk INSERTs.
 
 `enrollment.enroll` does one patient in ~6 statements; 10,000 of those take minutes on a
-networked database. Here every row is validated with `validate_enrollment` first (by the
+networked database. Here every row is validated with `check_enrollment` first (by the
 caller), so the only thing that differs is how the same rows reach the database.
 """
 
@@ -20,9 +20,9 @@ from followup.admin.clinics import send_rules
 from followup.enrollment.enroll import (
     OPT_OUT_BEFORE_ENROLLMENT,
     OPT_OUT_BEFORE_ENROLLMENT_REASON,
-    ValidEnrollment,
     standing_opt_outs,
 )
+from followup.enrollment.validation import ValidEnrollment
 from followup.messages.plans import to_local
 from followup.models import (
     AuditEvent,
@@ -45,7 +45,7 @@ EnrollmentKey = tuple[str, str, str, date]  # + plan name and local treatment da
 
 
 def patient_key(valid: ValidEnrollment) -> PatientKey:
-    return (valid.phone, valid.request.first_name.strip().lower())
+    return (valid.phone, valid.request.first_name.lower())
 
 
 def enrollment_key(clinic: Clinic, valid: ValidEnrollment) -> EnrollmentKey:

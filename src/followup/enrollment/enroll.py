@@ -1,25 +1,36 @@
 """Enroll a patient: write the patient, the treatment and its scheduled messages together.
 
-Validation happens before anything is written, so bad input loses nothing and leaves
-nothing half-made. The caller owns the transaction.
+Every field is checked first (`validation.check_enrollment`, the rules shared by the form,
+the CSV import, the API and the CLI), so bad input leaves nothing half-made. The caller
+owns the transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from followup.admin.clinics import send_rules
 from followup.core.audit import record_audit
-from followup.core.phones import InvalidPhone, normalize_phone
 from followup.delivery.outbox import cancel_pending_for_patient, record_created
-from followup.messages.plans import Plan, PlanError, PlannedSend, load_plan, plan_sends, to_local
+from followup.enrollment.duplicates import (
+    PossibleDuplicate,
+    find_duplicate,
+    same_name_enrollments,
+)
+from followup.enrollment.validation import (
+    EnrollmentError,
+    EnrollmentInput,
+    EnrollmentRequest,
+    InvalidEnrollment,
+    Plans,
+    ValidEnrollment,
+    check_enrollment,
+)
 from followup.models import (
     Channel,
     ChannelPreference,
@@ -34,22 +45,30 @@ from followup.models import (
 )
 from followup.replies import Intent
 
-# Clocks on a tablet and a server disagree a little; a treatment "in the future" by less
-# than this is taken as now.
-FUTURE_TOLERANCE = timedelta(minutes=5)
+# The checks' types are re-exported: callers enroll with `enroll.EnrollmentRequest` etc.
+__all__ = [
+    "OPT_OUT_BEFORE_ENROLLMENT",
+    "OPT_OUT_BEFORE_ENROLLMENT_REASON",
+    "DuplicateEnrollment",
+    "EnrollmentError",
+    "EnrollmentInput",
+    "EnrollmentRequest",
+    "EnrollmentResult",
+    "InvalidEnrollment",
+    "ValidEnrollment",
+    "enroll",
+    "enroll_checked",
+    "find_duplicate",
+    "standing_opt_out",
+    "standing_opt_outs",
+    "validate_enrollment",
+]
+
 # Patient.opt_out_source of a patient whose number texted STOP before it was enrolled.
 OPT_OUT_BEFORE_ENROLLMENT = "sms_before_enrollment"
 OPT_OUT_BEFORE_ENROLLMENT_REASON = f"opt-out ({OPT_OUT_BEFORE_ENROLLMENT})"
 KEYWORD_INTENTS = (Intent.OPT_OUT.value, Intent.OPT_IN.value)
 _IN_LIST_CHUNK = 500  # bound IN lists: SQLite allows 32,766 parameters, PostgreSQL 65,535
-
-
-class EnrollmentError(ValueError):
-    """Enrollment input that can't be accepted. `field` names the culprit."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class DuplicateEnrollment(EnrollmentError):
@@ -61,138 +80,54 @@ class DuplicateEnrollment(EnrollmentError):
 
 
 @dataclass(frozen=True)
-class EnrollmentRequest:
-    first_name: str
-    phone: str
-    treatment: str
-    treated_at: datetime
-    last_name: str = ""
-    email: str | None = None
-    channel: ChannelPreference = ChannelPreference.SMS
-    language: Language = Language.EN
-    practitioner: str | None = None
-    consent_method: str = "in_clinic"
-
-
-@dataclass(frozen=True)
-class ValidEnrollment:
-    request: EnrollmentRequest
-    phone: str
-    email: str | None
-    plan: Plan
-    sends: list[PlannedSend]
-
-
-@dataclass(frozen=True)
 class EnrollmentResult:
     patient: Patient
     treatment: Treatment
     messages: list[ScheduledMessage]
     # When the number texted the STOP that made this new patient start opted out.
     stop_received_at: datetime | None = None
-
-
-def parse_language(raw: str) -> Language:
-    """A patient's language as typed in a form, a CSV cell or an option ("ES" is es)."""
-    try:
-        return Language(raw.strip().lower())
-    except ValueError:
-        choices = ", ".join(language.value for language in Language)
-        raise EnrollmentError(
-            "language", f"{raw!r} is not a language we write messages in (use one of: {choices})"
-        ) from None
+    # Someone with the same name enrolled for this treatment that day, on another number.
+    warnings: list[PossibleDuplicate] = field(default_factory=list)
 
 
 def validate_enrollment(
-    clinic: Clinic, request: EnrollmentRequest, *, templates_dir: Path, now: datetime
+    clinic: Clinic,
+    request: EnrollmentInput | EnrollmentRequest,
+    *,
+    templates_dir: Path,
+    now: datetime,
 ) -> ValidEnrollment:
     """Check every field and compute the schedule, touching no database."""
-    return validate_with_plans(
-        clinic, request, lambda name: load_plan(templates_dir, name), now=now
-    )
-
-
-def validate_with_plans(
-    clinic: Clinic, request: EnrollmentRequest, plans: Callable[[str], Plan], *, now: datetime
-) -> ValidEnrollment:
-    """`validate_enrollment` with the plan lookup passed in, so a batch (CSV import) reads
-    each plan.toml once instead of once per row. `plans` raises PlanError for unknown names."""
-    if not request.first_name.strip():
-        raise EnrollmentError("first_name", "first name is empty")
-    try:
-        phone = normalize_phone(request.phone, clinic.country)
-    except InvalidPhone as exc:
-        raise EnrollmentError("phone", str(exc)) from None
-    email = _valid_email(request.email)
-    if ChannelPreference(request.channel) is not ChannelPreference.SMS and email is None:
-        raise EnrollmentError("email", f"channel {request.channel} needs an email address")
-    if request.treated_at.tzinfo is None:
-        raise EnrollmentError("treated_at", "treatment time needs a time zone")
-    if request.treated_at > now + FUTURE_TOLERANCE:
-        raise EnrollmentError("treated_at", "treatment time is in the future")
-    try:
-        plan = plans(request.treatment)
-    except PlanError as exc:
-        raise EnrollmentError("treatment", str(exc)) from None
-    sends = plan_sends(plan, request.treated_at, send_rules(clinic), now)
-    return ValidEnrollment(request=request, phone=phone, email=email, plan=plan, sends=sends)
-
-
-def _valid_email(raw: str | None) -> str | None:
-    if raw is None or not raw.strip():
-        return None
-    try:
-        return str(validate_email(raw.strip(), check_deliverability=False).normalized)
-    except EmailNotValidError as exc:
-        raise EnrollmentError("email", f"{raw!r} is not a valid email address: {exc}") from None
-
-
-def find_duplicate(
-    session: Session, clinic: Clinic, valid: ValidEnrollment
-) -> tuple[Patient | None, Treatment | None]:
-    """The patient this request names, and an existing enrollment for the same treatment day."""
-    patient = session.scalar(
-        select(Patient)
-        .where(
-            Patient.clinic_id == clinic.id,
-            Patient.phone == valid.phone,
-            func.lower(Patient.first_name) == valid.request.first_name.strip().lower(),
-        )
-        .order_by(Patient.id)
-        .limit(1)
-    )
-    if patient is None:
-        return None, None
-    tz = send_rules(clinic).tz
-    treated_on = to_local(valid.request.treated_at, tz).date()
-    for treatment in session.scalars(
-        select(Treatment).where(
-            Treatment.patient_id == patient.id, Treatment.kind == valid.plan.name
-        )
-    ):
-        if to_local(treatment.treated_at, tz).date() == treated_on:
-            return patient, treatment
-    return patient, None
+    return check_enrollment(request, clinic, Plans(templates_dir), now=now)
 
 
 def enroll(
     session: Session,
     clinic: Clinic,
-    request: EnrollmentRequest,
+    request: EnrollmentInput | EnrollmentRequest,
     *,
     templates_dir: Path,
     now: datetime,
     actor: str,
 ) -> EnrollmentResult:
-    """Validate, refuse duplicates, then write patient, treatment and messages."""
+    """Validate, refuse duplicates, then write patient, treatment and messages.
+    InvalidEnrollment names every bad field; DuplicateEnrollment the enrollment there."""
     valid = validate_enrollment(clinic, request, templates_dir=templates_dir, now=now)
+    return enroll_checked(session, clinic, valid, now=now, actor=actor)
+
+
+def enroll_checked(
+    session: Session, clinic: Clinic, valid: ValidEnrollment, *, now: datetime, actor: str
+) -> EnrollmentResult:
+    """`enroll` for a request already checked at `now` (the form's confirmed preview)."""
     _serialize_per_phone(session, clinic, valid.phone)
     patient, stop_received_at = _patient_to_enroll(session, clinic, valid, now=now, actor=actor)
+    warnings = same_name_enrollments(session, clinic, valid)
     treatment = Treatment(
         patient_id=patient.id,
         kind=valid.plan.name,
-        treated_at=request.treated_at,
-        practitioner=request.practitioner,
+        treated_at=valid.request.treated_at,
+        practitioner=valid.request.practitioner,
         enrolled_by=actor,
     )
     session.add(treatment)
@@ -211,6 +146,8 @@ def enroll(
             session, patient.id, at=now, reason=OPT_OUT_BEFORE_ENROLLMENT_REASON, actor=actor
         )
         detail["opted_out"] = OPT_OUT_BEFORE_ENROLLMENT
+    if warnings:
+        detail["same_name_as"] = [warning.treatment_id for warning in warnings]
     record_audit(
         session,
         at=now,
@@ -221,7 +158,7 @@ def enroll(
         target_id=treatment.id,
         detail=detail,
     )
-    return EnrollmentResult(patient, treatment, messages, stop_received_at)
+    return EnrollmentResult(patient, treatment, messages, stop_received_at, warnings)
 
 
 def _patient_to_enroll(
@@ -291,8 +228,8 @@ def _new_patient(clinic: Clinic, valid: ValidEnrollment, *, now: datetime, actor
     request = valid.request
     return Patient(
         clinic_id=clinic.id,
-        first_name=request.first_name.strip(),
-        last_name=request.last_name.strip(),
+        first_name=request.first_name,
+        last_name=request.last_name,
         phone=valid.phone,
         email=valid.email,
         channel=ChannelPreference(request.channel),

@@ -101,6 +101,7 @@ class PlannedSend:
     send_at: datetime
     expires_at: datetime
     expired: bool
+    late: bool = False  # its planned time had passed: it goes at the first allowed moment
 
 
 def available_plans(templates_dir: Path) -> list[str]:
@@ -268,7 +269,7 @@ def plan_sends(
         if send_at >= now:
             sends.append(PlannedSend(step.name, send_at, expires_at, expired=False))
         elif earliest < expires_at:
-            sends.append(PlannedSend(step.name, earliest, expires_at, expired=False))
+            sends.append(PlannedSend(step.name, earliest, expires_at, expired=False, late=True))
         else:
             sends.append(PlannedSend(step.name, send_at, expires_at, expired=True))
     return sends

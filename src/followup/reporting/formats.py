@@ -1,13 +1,13 @@
 """A report as CSV (one figure per row, easy to pivot in a spreadsheet) and the dates
-a `--since` option means in a clinic's zone."""
+a `--since` option means in a clinic's zone. Groups are free text (a practitioner's name),
+so the CSV goes through `core.csv_export`, which writes formula-like cells as text."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from followup.core.csv_export import csv_text
 from followup.reporting.reports import ANSWERS, Report
 
 CSV_HEADER = ("section", "group", "channel", "metric", "value")
@@ -58,8 +58,5 @@ def report_rows(report: Report) -> list[tuple[str, str, str, str, str]]:
 
 
 def report_csv(report: Report) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    writer.writerows(report_rows(report))
-    return out.getvalue()
+    """The report as CSV, for `/reports.csv` and `followup report --csv`."""
+    return csv_text(CSV_HEADER, report_rows(report))

@@ -29,6 +29,7 @@ from followup.replies.runtime import replay_spool_forever, reply_deps
 from followup.reporting.metrics import registry_for
 from followup.web.body_limit import BodyLimits, RequestBodyLimit
 from followup.web.deps import Forbidden, LoginRequired, NotFound, PasswordChangeRequired
+from followup.web.import_jobs import ImportJobs
 from followup.web.pages import render
 from followup.web.routes import (
     account,
@@ -62,7 +63,8 @@ log = logging.getLogger(__name__)
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """While the app serves: replies kept while the database was down are replayed. The
-    reply lexicon is compiled before the first request, not by a patient's reply."""
+    reply lexicon is compiled before the first request, not by a patient's reply. When the
+    app stops, a running CSV import stops between two batches."""
     await asyncio.to_thread(reply_deps, app.state.runtime)
     replaying = asyncio.create_task(replay_spool_forever(app.state.runtime))
     try:
@@ -71,6 +73,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         replaying.cancel()
         with suppress(asyncio.CancelledError):
             await replaying
+        app.state.import_jobs.close()
 
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -87,6 +90,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.metrics_registry = registry_for(runtime)  # served by /metrics (routes/metrics)
+    app.state.import_jobs = ImportJobs(runtime)
     settings = runtime.settings
     https = settings.public_url.startswith("https://")
     # The last added runs first: headers on every answer (a 413 too), then the body cap,
