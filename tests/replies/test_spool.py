@@ -29,6 +29,7 @@ from followup.models import (
 )
 from followup.replies import runtime as reply_runtime
 from followup.replies.runtime import replay_spool
+from followup.replies.sms import InboundSms
 from followup.replies.spool import SPOOL_DIRECTORY, InboundSpool
 from tests.replies.support import (
     PATIENT_PHONE,
@@ -102,6 +103,12 @@ def test_replies_are_kept_while_the_database_is_down_and_handled_once_it_is_back
         assert [m.received_at.replace(tzinfo=None) for m in stored] == [
             received_at.replace(tzinfo=None)
         ] * 2
+        # Each reply records what its TwiML really said: the guidance, or nothing. What it
+        # would have been answered goes out later, below, and is shown once.
+        assert stored[0].reply_body is not None
+        assert "call 911" in stored[0].reply_body
+        assert stored[0].reply_body in answered.text
+        assert stored[1].reply_body is None
         escalation = session.scalars(select(Escalation)).one()
         assert escalation.priority is EscalationPriority.URGENT
         alerts = session.scalars(
@@ -166,6 +173,23 @@ def test_a_spool_that_cannot_be_written_fails_the_request_instead_of_claiming_it
         replies.text("worse")
 
 
+def test_a_file_kept_before_answers_were_recorded_still_replays(
+    up: Replies, world: World, clock: FixedClock, tmp_path: Path
+) -> None:
+    spool = InboundSpool(tmp_path / "var" / SPOOL_DIRECTORY)
+    path = spool.put(
+        InboundSms("SM" + "2" * 32, PATIENT_PHONE, "+14035550199", "better", []), clock.now()
+    )
+    record = json.loads(path.read_text())
+    del record["answered"]
+    path.write_text(json.dumps(record))
+    assert replay_spool(up.runtime).handled == 1
+    with up.sessions() as session:
+        stored = session.scalars(select(InboundMessage)).one()
+        assert (stored.body, stored.reply_body) == ("better", None)
+        assert len(_late_replies(session)) == 1  # the check-in's thanks, sent late
+
+
 def test_the_spool_file_holds_what_twilio_sent(down: Replies, tmp_path: Path) -> None:
     media = [("https://api.twilio.com/2010-04-01/Media/ME1", "image/jpeg")]
     down.post(twilio_params("photo of the rash", media=media))
@@ -173,6 +197,7 @@ def test_the_spool_file_holds_what_twilio_sent(down: Replies, tmp_path: Path) ->
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary left
     record = json.loads(path.read_text())
     assert record["sms"]["body"] == "photo of the rash"
+    assert record["answered"] is None  # not urgent: the TwiML said nothing
     assert record["sms"]["media"] == [{"url": media[0][0], "content_type": "image/jpeg"}]
 
 

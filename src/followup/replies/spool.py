@@ -10,9 +10,12 @@ through the same use case as if it had just arrived (in one transaction,
 `receive.receive_sms`), at the time it was received, and is deleted once stored (or
 found already stored: replay is idempotent by MessageSid, like Twilio's own retries).
 
-An answer the patient should have had in the TwiML (a STOP confirmation, HELP, a
-check-in's thanks) is queued in the outbox at replay instead, in the same transaction,
-since the webhook could not know who was writing.
+The webhook could not know who was writing, so it answered at most the emergency
+guidance every patient may need (`replies.runtime.delayed_reply`); the file keeps that
+answer. At replay the stored reply records what the patient was really answered in the
+TwiML (that guidance, or nothing), and the answer the reply would have had (a STOP
+confirmation, HELP, a check-in's thanks, the clinic's own urgent answer) is queued in the
+outbox, in the same transaction: the conversation shows each text once, as it was sent.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, update
 
 from followup.delivery.outbox import queue_message
 from followup.models import Channel, InboundMessage, MessageKind
@@ -58,14 +61,14 @@ class InboundSpool:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def put(self, sms: InboundSms, received_at: datetime) -> Path:
-        """Keep a reply for later; durable when this returns. The same MessageSid twice
-        (a Twilio retry) is one file."""
+    def put(self, sms: InboundSms, received_at: datetime, answered: str | None = None) -> Path:
+        """Keep a reply, and what the webhook answered it, for later; durable when this
+        returns. The same MessageSid twice (a Twilio retry) is one file."""
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / spool_name(sms.message_sid)
         # Its own temporary name: a Twilio retry may race the first delivery.
         temporary = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.tmp")
-        record = {"received_at": received_at.isoformat(), "sms": asdict(sms)}
+        record = {"received_at": received_at.isoformat(), "sms": asdict(sms), "answered": answered}
         with temporary.open("w", encoding="utf-8") as file:
             json.dump(record, file)
             file.flush()
@@ -85,7 +88,7 @@ class InboundSpool:
         handled = failed = unreadable = 0
         for path in self.pending():
             try:
-                sms, received_at = _load(path)
+                sms, received_at, answered = _load(path)
             except FileNotFoundError:
                 continue  # another worker process replayed it first
             except (OSError, ValueError, TypeError, KeyError):
@@ -98,8 +101,10 @@ class InboundSpool:
                 # One transaction: the reply, its effects and its late answer, or nothing.
                 with engine.begin() as conn:
                     outcome = receive_sms(conn, deps, sms, received_at)
-                    if outcome.reply_text and not outcome.duplicate:
-                        _queue_late_reply(conn, outcome, sms, now)
+                    if not outcome.duplicate:
+                        _record_inline_answer(conn, outcome, answered)
+                        if outcome.reply_text:
+                            _queue_late_reply(conn, outcome, sms, now)
             except Exception:
                 log.exception("spooled reply %s not handled yet; kept", path.name)
                 failed += 1
@@ -111,10 +116,20 @@ class InboundSpool:
         return Replayed(handled, failed, unreadable)
 
 
-def _load(path: Path) -> tuple[InboundSms, datetime]:
+def _load(path: Path) -> tuple[InboundSms, datetime, str | None]:
     record = json.loads(path.read_text(encoding="utf-8"))
     received_at = datetime.fromisoformat(record["received_at"])
-    return InboundSms(**record["sms"]), received_at
+    # Files written before the answer was kept: the TwiML then said nothing worth keeping.
+    return InboundSms(**record["sms"]), received_at, record.get("answered")
+
+
+def _record_inline_answer(conn: Connection, outcome: InboundOutcome, answered: str | None) -> None:
+    """The stored reply's `reply_body` is what its TwiML said, not the answer queued now."""
+    conn.execute(
+        update(InboundMessage.__table__)  # type: ignore[arg-type]
+        .where(InboundMessage.__table__.c.id == outcome.inbound_id)
+        .values(reply_body=answered)
+    )
 
 
 def _queue_late_reply(

@@ -90,16 +90,20 @@ async def twilio_sms(request: Request, form: TwilioForm) -> Response:
         log.warning("twilio sms webhook refused: %s", exc)
         return Response(twiml(None), status_code=400, media_type=TWIML)
     runtime = get_runtime(request)
-    outcome = await _receive_within_budget(runtime, _threads(request), sms)
-    if outcome is None:
-        return Response(twiml(delayed_reply(runtime, sms)), media_type=TWIML)
-    return Response(twiml(outcome.reply_text), media_type=TWIML)
+    threads = _threads(request)
+    outcome = await _receive_within_budget(runtime, threads, sms)
+    if outcome is not None:
+        return Response(twiml(outcome.reply_text), media_type=TWIML)
+    answer = delayed_reply(runtime, sms)
+    await asyncio.get_running_loop().run_in_executor(threads.spool, _spool, runtime, sms, answer)
+    return Response(twiml(answer), media_type=TWIML)
 
 
 async def _receive_within_budget(
     runtime: Runtime, threads: ReplyThreads, sms: InboundSms
 ) -> InboundOutcome | None:
-    """The reply handled by the database within the budget, or None: kept in the spool.
+    """The reply handled by the database within the budget, or None: the caller keeps it
+    in the spool.
 
     One hop to a worker thread for all the database work (each hop costs about as much as
     a query). Work still running when the budget ends is left to finish or fail on its
@@ -119,9 +123,8 @@ async def _receive_within_budget(
         # Whatever failed (the database unreachable, a transaction given up, a bug), the
         # reply must not be lost: Twilio will not send it again.
         log.exception("twilio sms webhook: the reply was not handled; keeping it in the spool")
-    await loop.run_in_executor(threads.spool, _spool, runtime, sms)
     return None
 
 
-def _spool(runtime: Runtime, sms: InboundSms) -> None:
-    spool_of(runtime).put(sms, runtime.clock.now())
+def _spool(runtime: Runtime, sms: InboundSms, answered: str | None) -> None:
+    spool_of(runtime).put(sms, runtime.clock.now(), answered)
