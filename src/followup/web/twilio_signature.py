@@ -21,6 +21,16 @@ def signed_url(runtime: Runtime, request: Request) -> str:
     return f"{url}?{request.url.query}" if request.url.query else url
 
 
+def _auth_token(request: Request, runtime: Runtime) -> str | None:
+    """The token, looked up once per app: in development it is read from a file, which
+    every reply would otherwise read again on the event loop."""
+    state = request.app.state
+    if not hasattr(state, "twilio_auth_token"):
+        state.twilio_auth_token = runtime.settings.webhook_auth_token()
+    token: str | None = state.twilio_auth_token
+    return token
+
+
 async def twilio_form(
     request: Request, runtime: Annotated[Runtime, Depends(runtime_dependency)]
 ) -> dict[str, str]:
@@ -28,7 +38,7 @@ async def twilio_form(
     that cannot pass (no token configured, no signature sent) is refused before its body is
     read."""
     settings = runtime.settings
-    token = settings.webhook_auth_token()
+    token = _auth_token(request, runtime)
     signature = request.headers.get("x-twilio-signature", "")
     if settings.webhook_signature_check:
         if token is None:
