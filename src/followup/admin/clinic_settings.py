@@ -14,7 +14,7 @@ from followup.admin.clinics import ClinicError, create_staff, parse_timezone
 from followup.admin.retention import RetentionError, set_retention
 from followup.admin.sessions import end_all_sessions
 from followup.admin.staff_accounts import PASSWORD_MIN_LENGTH
-from followup.core.audit import record_audit
+from followup.core.audit import record_staff_audit
 from followup.core.phones import InvalidPhone, normalize_phone
 from followup.messages.office_hours import DAY_CODES, OfficeHours, OfficeHoursError
 from followup.messages.segments import is_gsm7
@@ -37,27 +37,6 @@ class ClinicTiming:
     quiet_end: time
     urgent_sla_minutes: int
     normal_sla_minutes: int
-
-
-def _audit(
-    session: Session,
-    admin: StaffUser,
-    action: str,
-    target: tuple[str, int],
-    now: datetime,
-    **detail: object,
-) -> None:
-    record_audit(
-        session,
-        at=now,
-        actor=admin.email,
-        action=action,
-        clinic_id=admin.clinic_id,
-        staff_user_id=admin.id,
-        target_type=target[0],
-        target_id=target[1],
-        detail=dict(detail),
-    )
 
 
 def update_timing(
@@ -84,7 +63,9 @@ def update_timing(
     }
     for name in changed:
         setattr(clinic, name, getattr(timing, name))
-    _audit(session, admin, "settings.timing", ("clinic", clinic.id), now, changed=changed)
+    record_staff_audit(
+        session, admin, "settings.timing", ("clinic", clinic.id), now, changed=changed
+    )
 
 
 def office_hours_from_form(days: list[str], opens: time, closes: time) -> OfficeHours:
@@ -117,7 +98,9 @@ def update_office_hours(
     clinic.office_days = hours.mask
     clinic.office_opens_at = hours.opens
     clinic.office_closes_at = hours.closes
-    _audit(session, admin, "settings.office_hours", ("clinic", clinic.id), now, changed=changed)
+    record_staff_audit(
+        session, admin, "settings.office_hours", ("clinic", clinic.id), now, changed=changed
+    )
 
 
 def _day_codes(days: frozenset[int]) -> str:
@@ -152,7 +135,7 @@ def update_sms_name_and_retention(
     clinic.sms_name = name
     after = {"sms_name": clinic.sms_name, "retention_days": clinic.retention_days}
     changed = {key: after[key] for key in after if after[key] != before[key]}
-    _audit(
+    record_staff_audit(
         session, admin, "settings.sms_name_retention", ("clinic", clinic.id), now, changed=changed
     )
 
@@ -192,7 +175,7 @@ def add_on_call(
     )
     session.add(contact)
     session.flush()
-    _audit(session, admin, "settings.on_call.add", ("on_call_contact", contact.id), now)
+    record_staff_audit(session, admin, "settings.on_call.add", ("on_call_contact", contact.id), now)
     return contact
 
 
@@ -200,7 +183,7 @@ def set_on_call_active(
     session: Session, contact: OnCallContact, active: bool, admin: StaffUser, now: datetime
 ) -> None:
     contact.active = active
-    _audit(
+    record_staff_audit(
         session,
         admin,
         "settings.on_call.active",
@@ -227,7 +210,9 @@ def add_staff_account(
         user = create_staff(session, clinic, email=email, password=password, role=role, name=name)
     except ClinicError as exc:
         raise SettingsError("email", str(exc)) from None
-    _audit(session, admin, "settings.staff.add", ("staff_user", user.id), now, role=role.value)
+    record_staff_audit(
+        session, admin, "settings.staff.add", ("staff_user", user.id), now, role=role.value
+    )
     return user
 
 
@@ -258,7 +243,7 @@ def update_staff_account(
     user.active = active
     if not active:
         end_all_sessions(session, user)
-    _audit(
+    record_staff_audit(
         session,
         admin,
         "settings.staff.update",

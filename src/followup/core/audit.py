@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from followup.models import AuditEvent
+from followup.models import AuditEvent, StaffUser
 
 
 def record_audit(
@@ -34,3 +34,25 @@ def record_audit(
     )
     session.add(event)
     return event
+
+
+def record_staff_audit(
+    session: Session,
+    staff: StaffUser,
+    action: str,
+    target: tuple[str, int],
+    now: datetime,
+    **detail: object,
+) -> AuditEvent:
+    """What a signed-in staff member did to one row of their clinic."""
+    return record_audit(
+        session,
+        at=now,
+        actor=staff.email,
+        action=action,
+        clinic_id=staff.clinic_id,
+        staff_user_id=staff.id,
+        target_type=target[0],
+        target_id=target[1],
+        detail=dict(detail),
+    )

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from followup.core.audit import record_audit
+from followup.core.audit import record_staff_audit
 from followup.delivery.outbox import cancel_pending_for_patient, transition
 from followup.messages.plans import SendRules, next_allowed_time
 from followup.models import (
@@ -43,27 +43,6 @@ class PatientActionError(ValueError):
     """An action that doesn't apply to the message or patient in its current state."""
 
 
-def _audit(
-    session: Session,
-    staff: StaffUser,
-    action: str,
-    target: tuple[str, int],
-    now: datetime,
-    **detail: object,
-) -> None:
-    record_audit(
-        session,
-        at=now,
-        actor=staff.email,
-        action=action,
-        clinic_id=staff.clinic_id,
-        staff_user_id=staff.id,
-        target_type=target[0],
-        target_id=target[1],
-        detail=dict(detail),
-    )
-
-
 def _plan_messages(
     session: Session, treatment: Treatment, statuses: tuple[MessageStatus, ...]
 ) -> list[ScheduledMessage]:
@@ -91,7 +70,9 @@ def pause_plan(session: Session, treatment: Treatment, staff: StaffUser, now: da
         transition(
             session, message, MessageStatus.PAUSED, at=now, detail="plan paused", actor=staff.email
         )
-    _audit(session, staff, "plan.pause", ("treatment", treatment.id), now, messages=len(waiting))
+    record_staff_audit(
+        session, staff, "plan.pause", ("treatment", treatment.id), now, messages=len(waiting)
+    )
     return len(waiting)
 
 
@@ -123,7 +104,9 @@ def resume_plan(session: Session, treatment: Treatment, staff: StaffUser, now: d
             actor=staff.email,
         )
         resumed += 1
-    _audit(session, staff, "plan.resume", ("treatment", treatment.id), now, messages=resumed)
+    record_staff_audit(
+        session, staff, "plan.resume", ("treatment", treatment.id), now, messages=resumed
+    )
     return resumed
 
 
@@ -141,7 +124,7 @@ def cancel_message(
         detail="cancelled by staff",
         actor=staff.email,
     )
-    _audit(session, staff, "message.cancel", ("message", message.id), now)
+    record_staff_audit(session, staff, "message.cancel", ("message", message.id), now)
 
 
 def reschedule_message(
@@ -177,7 +160,7 @@ def reschedule_message(
         detail=f"rescheduled from {old.isoformat()} to {send_at.isoformat()}",
         actor=staff.email,
     )
-    _audit(
+    record_staff_audit(
         session,
         staff,
         "message.reschedule",
@@ -214,7 +197,7 @@ def resend_message(
         detail="resend by staff",
         actor=staff.email,
     )
-    _audit(session, staff, "message.resend", ("message", message.id), now)
+    record_staff_audit(session, staff, "message.resend", ("message", message.id), now)
 
 
 def record_consent(session: Session, patient: Patient, staff: StaffUser, now: datetime) -> None:
@@ -226,7 +209,7 @@ def record_consent(session: Session, patient: Patient, staff: StaffUser, now: da
     was_opted_out = patient.opted_out_at is not None
     patient.opted_out_at = None
     patient.opt_out_source = None
-    _audit(
+    record_staff_audit(
         session, staff, "patient.consent", ("patient", patient.id), now, was_opted_out=was_opted_out
     )
 
@@ -240,7 +223,9 @@ def record_opt_out(session: Session, patient: Patient, staff: StaffUser, now: da
     cancelled = cancel_pending_for_patient(
         session, patient.id, at=now, reason="opt-out by phone", actor=staff.email
     )
-    _audit(session, staff, "patient.opt_out", ("patient", patient.id), now, cancelled=cancelled)
+    record_staff_audit(
+        session, staff, "patient.opt_out", ("patient", patient.id), now, cancelled=cancelled
+    )
     return cancelled
 
 
@@ -256,5 +241,7 @@ def add_patient_note(
     note = StaffNote(patient_id=patient.id, author_id=staff.id, body=text, created_at=now)
     session.add(note)
     session.flush()
-    _audit(session, staff, "patient.note", ("patient", patient.id), now, note_id=note.id)
+    record_staff_audit(
+        session, staff, "patient.note", ("patient", patient.id), now, note_id=note.id
+    )
     return note

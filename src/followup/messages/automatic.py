@@ -26,7 +26,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from followup.core.phones import display_phone
-from followup.messages.office_hours import OfficeHours, describe_office_hours
+from followup.messages.office_hours import HasOfficeHours, OfficeHours, describe_office_hours
 
 REPLY_NAMES = ("opt_out", "opt_in", "help", "worse", "urgent", "thanks", "ack", "delayed")
 # Answers that may go out with no clinic known (a number nobody owns texted STOP or HELP;
@@ -44,7 +44,7 @@ _SLA_WORDS = {
 }
 
 
-class ClinicLike(Protocol):
+class ClinicLike(HasOfficeHours, Protocol):
     """What the texts say about a clinic: an ORM Clinic, or the webhook's ClinicFacts."""
 
     @property
@@ -55,12 +55,6 @@ class ClinicLike(Protocol):
     def urgent_sla_minutes(self) -> int: ...
     @property
     def normal_sla_minutes(self) -> int: ...
-    @property
-    def office_days(self) -> int: ...
-    @property
-    def office_opens_at(self) -> time: ...
-    @property
-    def office_closes_at(self) -> time: ...
 
 
 class EscalationLike(Protocol):

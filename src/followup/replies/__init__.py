@@ -2,9 +2,10 @@
 
 `classifier/` reads the text (pure: intent, urgency and which red flags), `receive` is the
 use case in order (classify -> find the sender -> decide -> store once per MessageSid ->
-act; the answer goes back in the TwiML), `sender` finds who texted, `actions` does what a reply asks (opt out, opt
-in, check-in, escalation), `spool` keeps replies that arrive while the database is down,
-and `runtime` holds the per-process pieces (lexicon, texts, the spool's upkeep).
+act; the answer goes back in the TwiML), `sender` finds who texted, `actions` does what
+a reply asks (opt out, opt in, check-in, escalation), `spool` keeps replies that arrive
+while the database is down, and `runtime` holds the per-process pieces (lexicon, texts,
+the spool's upkeep).
 """
 
 from followup.replies.classifier import (
