@@ -29,6 +29,7 @@ def make_client(
         "data_dir": tmp_path / "var",
         "secret_key": "test-secret-key-" + "x" * 32,
         "public_url": "https://clinic.example",
+        "reply_budget_seconds": 10.0,  # replies are stored, not spooled, on a busy machine
     }
     values.update(settings)
     runtime = Runtime(
