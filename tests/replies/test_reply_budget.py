@@ -36,8 +36,6 @@ from tests.replies.support import (
 )
 
 BUDGET_SECONDS = 3.0  # the default
-# Twilio waits this long for the answer, then gives up and never sends the reply again.
-TWILIO_WAITS_SECONDS = 15.0
 CONCURRENT_REPLIES = 50
 
 
@@ -108,10 +106,10 @@ def test_worse_replies_are_answered_within_the_budget_while_the_database_hangs(
 
     assert [status for status, _, _ in answers] == [200] * CONCURRENT_REPLIES
     assert all("call 911" in text for _, text, _ in answers)
-    # Within the budget on a quiet machine (about 2 s); the promise is Twilio's limit, which
-    # the code before the budget missed by minutes (65 s), so a busy machine cannot fail it.
+    # Every answer inside the budget (about 2 s here; the code before the budget took 65 s,
+    # far past the 15 s Twilio waits).
     slowest = max(seconds for _, _, seconds in answers)
-    assert slowest < TWILIO_WAITS_SECONDS, f"slowest answer took {slowest:.2f} s"
+    assert slowest < BUDGET_SECONDS, f"slowest answer took {slowest:.2f} s"
     spool = InboundSpool(tmp_path / "var" / SPOOL_DIRECTORY)
     assert len(spool.pending()) == CONCURRENT_REPLIES
     hung.dispose()
