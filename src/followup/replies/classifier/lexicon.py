@@ -39,6 +39,7 @@ class Lexicon:
     breakers: frozenset[str]
     carry_over: frozenset[str]  # a clause starting so continues the one before ("but it")
     joins: frozenset[str]  # "and": a new subject may follow inside a clause
+    alternatives: frozenset[str]  # "or": a negation reaches across the list ("no X or Y")
     trailing: frozenset[str]  # negators after the verb: "ça passe pas"
     window: int
     after_window: int
@@ -139,6 +140,7 @@ def _build(doc: Mapping[str, Any], source: str, packaged_words: frozenset[str] |
         breakers=breakers,
         carry_over=_words(doc, "negation.carry_over", source),
         joins=_words(doc, "negation.joins", source),
+        alternatives=_words(doc, "negation.alternatives", source),
         trailing=_words(doc, "negation.trailing", source),
         window=_number(doc, "negation.window", source),
         after_window=_number(doc, "negation.after_window", source),
@@ -158,9 +160,25 @@ def _speller(doc: Mapping[str, Any], source: str, targets: frozenset[str]) -> Sp
     ):
         raise LexiconError(f"{source}: [spelling.typos] values must be red-flag words")
     # Real words: the lists, and every word the lexicon itself spells ("puede", "pude").
-    known = _words(doc, "spelling.exclusions", source) | _near_words() | literal_words(_all(doc))
+    listed = literal_words(_all(doc))
+    known = _words(doc, "spelling.exclusions", source) | _near_words() | listed
     folded = {" ".join(fold(k)): " ".join(fold(v)) for k, v in curated.items()}
-    return build_speller(targets, known, folded, _number(doc, "spelling.min_length", source))
+    minimum = _number(doc, "spelling.min_length", source)
+    return build_speller(targets, known, folded, minimum, _suffixes(doc, source), listed)
+
+
+def _suffixes(doc: Mapping[str, Any], source: str) -> dict[str, list[str]]:
+    """[spelling.suffixes]: an ending -> the endings of the listed form ("" drops it)."""
+    table = _lookup(doc, "spelling", source).get("suffixes", {})
+    if not isinstance(table, dict) or not all(
+        isinstance(ending, str)
+        and ending.isalpha()
+        and isinstance(forms, list)
+        and all(isinstance(form, str) and (form == "" or form.isalpha()) for form in forms)
+        for ending, forms in table.items()
+    ):
+        raise LexiconError(f"{source}: [spelling.suffixes] maps an ending to a list of endings")
+    return {ending: list(forms) for ending, forms in table.items()}
 
 
 def _all(value: Any) -> list[str]:

@@ -43,9 +43,15 @@ def clause_words(lex: Lexicon, scanned: str, at: int, limit: int, backwards: boo
 
 
 def negated(lex: Lexicon, scanned: str, start: int, limit: int) -> bool:
-    """A negator at most `limit` words before `start`, in the same clause: "no fever"."""
+    """A negator at most `limit` words before `start`, in the same clause: "no fever". A
+    list joined by "or" carries it twice as far: "no sign of blisters or cold sores"."""
     before = clause_words(lex, scanned, start, limit, backwards=True)
-    return next(lex.negators.scan(before), None) is not None
+    if next(lex.negators.scan(before), None) is not None:
+        return True
+    if lex.alternatives.isdisjoint(before.split()):
+        return False
+    wider = clause_words(lex, scanned, start, 2 * limit, backwards=True)
+    return next(lex.negators.scan(wider), None) is not None
 
 
 def resolved(lex: Lexicon, scanned: str, end: int) -> bool:
