@@ -54,6 +54,8 @@ class Concept:
 class RedFlagRules:
     vocabulary: Scanner  # every [words] group and body part; labels as in Term
     hypothetical: Scanner  # "what if", "how do I prevent": the clause after is no report
+    # After a symptom in a clause that ends with "?": "can swelling happen days later?"
+    asked: Scanner
     by_anchor: Mapping[str, tuple[Rule, ...]]
     concepts: Mapping[str, Concept]
     parts: Mapping[str, str]  # body part key -> its title ("the lips")
@@ -175,10 +177,12 @@ def build_red_flags(doc: Mapping[str, Any], syntax: Syntax, source: str) -> RedF
     exceptions = _patterns(flags.get("exceptions", []), "red_flags.exceptions", source)
     exceptions += _patterns(older, "urgent.exceptions", source)
     markers = _patterns(flags.get("hypothetical", []), "red_flags.hypothetical", source)
+    asked = _patterns(flags.get("asked_after", []), "red_flags.asked_after", source)
     where = f"{source} [red_flags]"
     return RedFlagRules(
         vocabulary=build_scanner(entries, exceptions, syntax, where, False),
         hypothetical=build_scanner([(m, "if") for m in markers], [], syntax, where, False),
+        asked=build_scanner([(m, "ask") for m in asked], [], syntax, where, False),
         by_anchor=MappingProxyType({k: tuple(v) for k, v in by_anchor.items()}),
         concepts=MappingProxyType(concepts),
         parts=MappingProxyType(parts),

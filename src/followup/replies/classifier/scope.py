@@ -54,6 +54,13 @@ def negated(lex: Lexicon, scanned: str, start: int, limit: int) -> bool:
     return next(lex.negators.scan(wider), None) is not None
 
 
+def denied_after(lex: Lexicon, scanned: str, end: int) -> bool:
+    """A trailing negator right after a word, in its clause: "la rougeur ne s'étend pas",
+    "ça enfle pas" (spoken French drops the "ne"); "enflé pas mal" (quite) is no denial."""
+    after = clause_words(lex, scanned, end, 2, backwards=False).split(" ")
+    return after[0] in lex.trailing and next(lex.negators.scan(" ".join(after)), None) is not None
+
+
 def resolved(lex: Lexicon, scanned: str, end: int) -> bool:
     """A resolution just after a match ("the fever is gone"), after a new subject in its
     clause ("the blister popped and it healed"), or at the start of the next clause when

@@ -114,8 +114,11 @@ class Speller:
             if len(stem) < 3 or not token.endswith(suffix):
                 continue
             for replacement in replacements:
-                if stem + replacement in self.targets:
-                    return stem + replacement
+                form = stem + replacement
+                if form in self.targets:
+                    return form
+                if form in self.curated:  # a listed slip's other form: "pussy" -> "puss"
+                    return self.curated[form]
         return None
 
     def _nearest(self, token: str) -> str | None:
