@@ -40,6 +40,7 @@ class Lexicon:
     carry_over: frozenset[str]  # a clause starting so continues the one before ("but it")
     joins: frozenset[str]  # "and": a new subject may follow inside a clause
     alternatives: frozenset[str]  # "or": a negation reaches across the list ("no X or Y")
+    places: frozenset[str]  # "on", "de": a place after a symptom ("on my lips went down")
     trailing: frozenset[str]  # negators after the verb: "ça passe pas"
     window: int
     after_window: int
@@ -136,11 +137,14 @@ def _build(doc: Mapping[str, Any], source: str, packaged_words: frozenset[str] |
         checkin=scanner("checkin", answers, "checkin.exceptions"),
         negators=scanner("negators", labelled("negation.negators", "neg"), "negation.pseudo"),
         no_longer=scanner("no_longer", labelled("negation.no_longer", "over")),
-        resolved=scanner("resolved", labelled("negation.resolved", "resolved")),
+        resolved=scanner(
+            "resolved", labelled("negation.resolved", "resolved"), "negation.not_resolved"
+        ),
         breakers=breakers,
         carry_over=_words(doc, "negation.carry_over", source),
         joins=_words(doc, "negation.joins", source),
         alternatives=_words(doc, "negation.alternatives", source),
+        places=_words(doc, "negation.places", source),
         trailing=_words(doc, "negation.trailing", source),
         window=_number(doc, "negation.window", source),
         after_window=_number(doc, "negation.after_window", source),

@@ -14,6 +14,9 @@ from followup.replies.classifier.normalize import PUNCT
 _WORD_SPAN = 48
 # How far a resolution may look for the end of its clause, to read the next one.
 _REACH = 8
+# A place named right after a symptom moves its resolution this much further: "on my lips",
+# "de los labios", "des paupières" (a preposition, a determiner, the part).
+_PLACE_WORDS = 3
 
 
 def _ends_clause(lex: Lexicon, word: str) -> bool:
@@ -72,6 +75,8 @@ def resolved(lex: Lexicon, scanned: str, end: int) -> bool:
         if _ends_clause(lex, word) or len(clause) == _REACH:
             break
         clause.append(word)
+    if clause and clause[0] in lex.places:  # "the swelling on my lips went down"
+        limit += _PLACE_WORDS
     if _resolves(lex, clause, limit):
         return True
     for at, word in enumerate(clause[:-1]):
