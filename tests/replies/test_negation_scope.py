@@ -116,3 +116,28 @@ def test_what_only_looks_like_a_denial_stays_urgent(text: str) -> None:
 def test_a_symptom_no_longer_there_in_french_reads_as_better() -> None:
     result = classify("les yeux ne sont plus gonflés")
     assert (result.intent, result.urgent) == (Intent.BETTER, False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the swelling on my lips went down",  # the place between symptom and resolution
+        "la hinchazón de los labios ya bajó",
+        "le gonflement des paupières a disparu",
+    ],
+)
+def test_a_resolution_after_the_place_of_the_symptom_counts(text: str) -> None:
+    result = classify(text)
+    assert (result.intent, result.urgent) == (Intent.BETTER, False), result.matched
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ma joue gonfle de plus en plus",
+        "swelling on my lips is not gone",
+        "red streaks going down my neck",
+    ],
+)
+def test_what_only_looks_like_a_resolution_stays_urgent(text: str) -> None:
+    assert classify(text).urgent, classify(text).matched
