@@ -266,3 +266,16 @@ def test_a_red_flag_is_found_by_its_parts_not_a_listed_phrase(text: str, concept
 )
 def test_ordinary_replies_with_symptom_words_stay_ordinary(text: str) -> None:
     assert not classify(text).urgent, classify(text).matched
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "why did blisters appear on my lip?",  # asked, but about one's own blisters
+        "my husband is worried because my face is swollen",  # someone else, my symptom
+        "my son says my lips are swollen",
+        "my friends think it's infected",
+    ],
+)
+def test_a_report_inside_a_question_or_about_others_stays_urgent(text: str) -> None:
+    assert classify(text).urgent, classify(text).matched
