@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from followup.replies import classify, default_lexicon
+from followup.replies import classify, default_lexicon, load_lexicon
 from followup.replies.classifier.spelling import build_speller
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,3 +116,11 @@ def test_endings_come_from_the_lexicon_longest_first() -> None:
     assert speller.correct("fiebrita") == "fiebre"  # "ita" before "a"
     assert speller.correct("roja") == "roja"  # a word the lexicon spells stays as typed
     assert speller.correct("rosa") == "rosa"  # no listed form: as typed
+
+
+def test_a_clinic_file_can_add_an_ending(tmp_path: Path) -> None:
+    # The Spanish augmentative "-ote": "hinchadote" is "hinchado" once a clinic lists it.
+    clinic = tmp_path / "clinic.toml"
+    clinic.write_text('[spelling.suffixes]\note = ["o"]\n', "utf-8")
+    assert not classify("tengo la cara hinchadote").urgent
+    assert classify("tengo la cara hinchadote", load_lexicon(clinic)).urgent

@@ -56,6 +56,7 @@ _OPEN_TABLES = (
     "body_parts",
     "red_flags.concepts",
     "spelling.typos",
+    "spelling.suffixes",
     "checkin.typos",
     "urgent.symptoms",
 )
