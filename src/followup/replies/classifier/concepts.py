@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -199,5 +200,11 @@ def literal_words(patterns: Iterable[str]) -> set[str]:
             for alt in token.removesuffix("?").split("|"):
                 if alt[:1].isdigit() or alt in ("*", "^", "$"):
                     continue
-                words.update(w for w in fold(alt.removesuffix("*")) if w.isalpha())
+                words.update(_spelled(alt.removesuffix("*")))
     return words
+
+
+@cache
+def _spelled(alternative: str) -> tuple[str, ...]:
+    # The same alternatives recur across the lexicon and each clinic file's rebuild.
+    return tuple(word for word in fold(alternative) if word.isalpha())
