@@ -206,3 +206,76 @@ def test_paraphrases_are_read_by_concept(text: str, concept: str) -> None:
 )
 def test_more_mentions_that_are_not_reports(text: str) -> None:
     assert not classify(text).urgent, classify(text).matched
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        # Breathing or swallowing said to be hard, in either order and any language.
+        ("struggling to swallow", "allergy_breathing"),
+        ("cant catch my breath", "allergy_breathing"),
+        ("j'arrive pas à avaler", "allergy_breathing"),
+        ("j'ai de la misère à respirer", "allergy_breathing"),
+        ("me cuesta trabajo respirar", "allergy_breathing"),
+        # A pain score of 7 or more right next to the pain, written any way.
+        ("pain 8", "severe_pain"),
+        ("8/10 pain", "severe_pain"),
+        ("its like a 9 pain wise", "severe_pain"),
+        ("el dolor está en 9", "severe_pain"),
+        # Size said by a multiplier.
+        ("ummm my lips are like 3x their normal size??", "swelling"),
+        ("mes lèvres ont triplé de volume", "swelling"),
+        ("my face ballooned overnight", "swelling"),
+        # Temperatures with a degree sign, or in degrees in the Celsius languages.
+        ("39° this morning", "fever"),
+        ("tengo 38 grados", "fever"),
+        # A rash over the whole body is an allergy, not the treated face's redness.
+        ("rash all over my body", "allergy_breathing"),
+        ("salpullido en todo el cuerpo", "allergy_breathing"),
+        # Texting and regional intensifiers.
+        ("painful af", "severe_pain"),
+        ("ça fait mal en esti", "severe_pain"),
+        ("me duele un chingo", "severe_pain"),
+        ("the pain woke me up at 3am", "severe_pain"),
+        ("can't stop the bleeding", "bleeding"),
+        ("no me para de sangrar", "bleeding"),
+    ],
+)
+def test_a_red_flag_is_found_by_its_parts_not_a_listed_phrase(text: str, concept: str) -> None:
+    assert concept in _concepts(text), classify(text).matched
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pain 3/10",
+        "on a scale of 1-10 the pain is maybe 2",
+        "sore for 7 days now but fine",  # a number of days is no score
+        "it hurts since day 8",
+        "pimples are really bad, it hurts a little",  # mild pain is not severe pain
+        "hace 38 grados afuera, puedo salir?",  # the weather
+        "is 37.5 a fever?",  # below a fever
+        "my back is itchy",
+        "my arms are red from the sun",
+        "my skin looks white from the zinc sunscreen",
+        "i have a giant pimple on my chin",
+        "my kid has a fever so i might have to reschedule",  # someone else's symptom
+        "my dog has a swollen paw lol unrelated, face is good",
+        "fever free",
+    ],
+)
+def test_ordinary_replies_with_symptom_words_stay_ordinary(text: str) -> None:
+    assert not classify(text).urgent, classify(text).matched
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "why did blisters appear on my lip?",  # asked, but about one's own blisters
+        "my husband is worried because my face is swollen",  # someone else, my symptom
+        "my son says my lips are swollen",
+        "my friends think it's infected",
+    ],
+)
+def test_a_report_inside_a_question_or_about_others_stays_urgent(text: str) -> None:
+    assert classify(text).urgent, classify(text).matched

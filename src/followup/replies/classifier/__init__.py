@@ -7,8 +7,10 @@ regular expressions; `checks` holds only the order of the checks:
 1. carrier keywords (the whole reply is STOP, START, HELP, BAJA, ...) -> urgent is False;
 2. check-in answers (worse / same / better, negations, one-letter typos);
 3. red flags: symptom concepts (swelling, fever, ...) as the lexicon combines their words
-   with a body part, an intensity or a WORSE answer, unless negated ("no fever"),
-   resolved ("the fever is gone") or hypothetical ("what if I get a fever?");
+   (in any form: the speller reads slips and endings, "hurtin", "fiebrita") with a body
+   part, an intensity or a WORSE answer, unless negated ("no fever", "no blisters or cold
+   sores"), resolved ("the fever is gone"), hypothetical ("what if I get a fever?"),
+   asked about ("can swelling happen days later?") or someone else's ("my kid has a fever");
 4. a clear opt-out / opt-in request inside a sentence ("please stop texting me");
 5. the answer: a red flag makes it worse; a symptom named as over makes it better; else
    `other`.

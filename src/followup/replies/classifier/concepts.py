@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -54,6 +55,8 @@ class Concept:
 class RedFlagRules:
     vocabulary: Scanner  # every [words] group and body part; labels as in Term
     hypothetical: Scanner  # "what if", "how do I prevent": the clause after is no report
+    # After a symptom in a clause that ends with "?": "can swelling happen days later?"
+    asked: Scanner
     by_anchor: Mapping[str, tuple[Rule, ...]]
     concepts: Mapping[str, Concept]
     parts: Mapping[str, str]  # body part key -> its title ("the lips")
@@ -175,10 +178,12 @@ def build_red_flags(doc: Mapping[str, Any], syntax: Syntax, source: str) -> RedF
     exceptions = _patterns(flags.get("exceptions", []), "red_flags.exceptions", source)
     exceptions += _patterns(older, "urgent.exceptions", source)
     markers = _patterns(flags.get("hypothetical", []), "red_flags.hypothetical", source)
+    asked = _patterns(flags.get("asked_after", []), "red_flags.asked_after", source)
     where = f"{source} [red_flags]"
     return RedFlagRules(
         vocabulary=build_scanner(entries, exceptions, syntax, where, False),
         hypothetical=build_scanner([(m, "if") for m in markers], [], syntax, where, False),
+        asked=build_scanner([(m, "ask") for m in asked], [], syntax, where, False),
         by_anchor=MappingProxyType({k: tuple(v) for k, v in by_anchor.items()}),
         concepts=MappingProxyType(concepts),
         parts=MappingProxyType(parts),
@@ -195,5 +200,11 @@ def literal_words(patterns: Iterable[str]) -> set[str]:
             for alt in token.removesuffix("?").split("|"):
                 if alt[:1].isdigit() or alt in ("*", "^", "$"):
                     continue
-                words.update(w for w in fold(alt.removesuffix("*")) if w.isalpha())
+                words.update(_spelled(alt.removesuffix("*")))
     return words
+
+
+@cache
+def _spelled(alternative: str) -> tuple[str, ...]:
+    # The same alternatives recur across the lexicon and each clinic file's rebuild.
+    return tuple(word for word in fold(alternative) if word.isalpha())

@@ -39,6 +39,8 @@ class Lexicon:
     breakers: frozenset[str]
     carry_over: frozenset[str]  # a clause starting so continues the one before ("but it")
     joins: frozenset[str]  # "and": a new subject may follow inside a clause
+    alternatives: frozenset[str]  # "or": a negation reaches across the list ("no X or Y")
+    places: frozenset[str]  # "on", "de": a place after a symptom ("on my lips went down")
     trailing: frozenset[str]  # negators after the verb: "ça passe pas"
     window: int
     after_window: int
@@ -54,6 +56,7 @@ _OPEN_TABLES = (
     "body_parts",
     "red_flags.concepts",
     "spelling.typos",
+    "spelling.suffixes",
     "checkin.typos",
     "urgent.symptoms",
 )
@@ -135,10 +138,14 @@ def _build(doc: Mapping[str, Any], source: str, packaged_words: frozenset[str] |
         checkin=scanner("checkin", answers, "checkin.exceptions"),
         negators=scanner("negators", labelled("negation.negators", "neg"), "negation.pseudo"),
         no_longer=scanner("no_longer", labelled("negation.no_longer", "over")),
-        resolved=scanner("resolved", labelled("negation.resolved", "resolved")),
+        resolved=scanner(
+            "resolved", labelled("negation.resolved", "resolved"), "negation.not_resolved"
+        ),
         breakers=breakers,
         carry_over=_words(doc, "negation.carry_over", source),
         joins=_words(doc, "negation.joins", source),
+        alternatives=_words(doc, "negation.alternatives", source),
+        places=_words(doc, "negation.places", source),
         trailing=_words(doc, "negation.trailing", source),
         window=_number(doc, "negation.window", source),
         after_window=_number(doc, "negation.after_window", source),
@@ -158,9 +165,25 @@ def _speller(doc: Mapping[str, Any], source: str, targets: frozenset[str]) -> Sp
     ):
         raise LexiconError(f"{source}: [spelling.typos] values must be red-flag words")
     # Real words: the lists, and every word the lexicon itself spells ("puede", "pude").
-    known = _words(doc, "spelling.exclusions", source) | _near_words() | literal_words(_all(doc))
+    listed = literal_words(_all(doc))
+    known = _words(doc, "spelling.exclusions", source) | _near_words() | listed
     folded = {" ".join(fold(k)): " ".join(fold(v)) for k, v in curated.items()}
-    return build_speller(targets, known, folded, _number(doc, "spelling.min_length", source))
+    minimum = _number(doc, "spelling.min_length", source)
+    return build_speller(targets, known, folded, minimum, _suffixes(doc, source), listed)
+
+
+def _suffixes(doc: Mapping[str, Any], source: str) -> dict[str, list[str]]:
+    """[spelling.suffixes]: an ending -> the endings of the listed form ("" drops it)."""
+    table = _lookup(doc, "spelling", source).get("suffixes", {})
+    if not isinstance(table, dict) or not all(
+        isinstance(ending, str)
+        and ending.isalpha()
+        and isinstance(forms, list)
+        and all(isinstance(form, str) and (form == "" or form.isalpha()) for form in forms)
+        for ending, forms in table.items()
+    ):
+        raise LexiconError(f"{source}: [spelling.suffixes] maps an ending to a list of endings")
+    return {ending: list(forms) for ending, forms in table.items()}
 
 
 def _all(value: Any) -> list[str]:

@@ -11,6 +11,8 @@ _FOLD = str.maketrans(
     {
         "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
         "œ": "oe", "æ": "ae",
+        # The degree sign is a unit word of its own: "39°" -> "39 deg" (a temperature).
+        "\u00b0": " deg ",
         # A line break ends a clause like a full stop does ("No fever\nPus on my chin").
         "\n": ".", "\r": ".", "\u2028": ".", "\u2029": ".", "\x85": ".",
     }

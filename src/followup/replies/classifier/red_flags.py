@@ -16,7 +16,7 @@ from functools import cached_property
 from followup.replies.classifier.concepts import PART, Rule, Term
 from followup.replies.classifier.lexicon import Lexicon
 from followup.replies.classifier.normalize import PUNCT
-from followup.replies.classifier.scope import clause_words, negated, resolved
+from followup.replies.classifier.scope import clause_words, denied_after, negated, resolved
 
 _SENTENCE_ENDS = frozenset(".;!?")
 
@@ -105,6 +105,17 @@ class _Reply:
             first.setdefault(self.layout.hit("", start, start + 1).clause, start)
         return first
 
+    @cached_property
+    def asked(self) -> dict[int, int]:
+        """Clause -> where its last "happen later" starts, for clauses that end with "?"."""
+        last: dict[int, int] = {}
+        ends = self.layout.clause_ends
+        for _, start, _ in self.lex.red_flags.asked.scan(self.scanned):
+            clause = self.layout.hit("", start, start + 1).clause
+            if clause < len(ends) and self.scanned.startswith("?", ends[clause]):
+                last[clause] = start
+        return last
+
     def counts(self, anchor: _Hit) -> bool:
         """The symptom word is present: not hypothetical, over or negated. A symptom that
         is over ("the swelling went down", "ya no supura") marks the reply `recovered`."""
@@ -112,10 +123,14 @@ class _Reply:
         marker = self.hypothetical.get(anchor.clause)
         if marker is not None and marker < anchor.start:
             return False
+        asked = self.asked.get(anchor.clause)
+        if asked is not None and asked > anchor.start:  # "can swelling happen later?"
+            return False
         if resolved(lex, scanned, anchor.end):
             self.recovered = True
             return False
-        if negated(lex, scanned, anchor.start, lex.window):
+        denied = denied_after(lex, scanned, anchor.end)  # "ça enfle pas"
+        if denied or negated(lex, scanned, anchor.start, lex.window):
             before = clause_words(lex, scanned, anchor.start, lex.window, backwards=True)
             self.recovered |= next(lex.no_longer.scan(before), None) is not None
             return False
@@ -141,8 +156,9 @@ class _Reply:
 
     def _stands(self, hit: _Hit) -> bool:
         """A qualifier in the sentence counts unless negated ("the pain is not severe")."""
-        return hit.label.startswith(PART) or not negated(
-            self.lex, self.scanned, hit.start, self.lex.window
+        lex, scanned = self.lex, self.scanned
+        return hit.label.startswith(PART) or not (
+            negated(lex, scanned, hit.start, lex.window) or denied_after(lex, scanned, hit.end)
         )
 
     def flag(self, rule: Rule, anchor: _Hit) -> Flag | None:

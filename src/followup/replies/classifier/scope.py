@@ -14,6 +14,9 @@ from followup.replies.classifier.normalize import PUNCT
 _WORD_SPAN = 48
 # How far a resolution may look for the end of its clause, to read the next one.
 _REACH = 8
+# A place named right after a symptom moves its resolution this much further: "on my lips",
+# "de los labios", "des paupières" (a preposition, a determiner, the part).
+_PLACE_WORDS = 3
 
 
 def _ends_clause(lex: Lexicon, word: str) -> bool:
@@ -43,9 +46,22 @@ def clause_words(lex: Lexicon, scanned: str, at: int, limit: int, backwards: boo
 
 
 def negated(lex: Lexicon, scanned: str, start: int, limit: int) -> bool:
-    """A negator at most `limit` words before `start`, in the same clause: "no fever"."""
+    """A negator at most `limit` words before `start`, in the same clause: "no fever". A
+    list joined by "or" carries it twice as far: "no sign of blisters or cold sores"."""
     before = clause_words(lex, scanned, start, limit, backwards=True)
-    return next(lex.negators.scan(before), None) is not None
+    if next(lex.negators.scan(before), None) is not None:
+        return True
+    if lex.alternatives.isdisjoint(before.split()):
+        return False
+    wider = clause_words(lex, scanned, start, 2 * limit, backwards=True)
+    return next(lex.negators.scan(wider), None) is not None
+
+
+def denied_after(lex: Lexicon, scanned: str, end: int) -> bool:
+    """A trailing negator right after a word, in its clause: "la rougeur ne s'étend pas",
+    "ça enfle pas" (spoken French drops the "ne"); "enflé pas mal" (quite) is no denial."""
+    after = clause_words(lex, scanned, end, 2, backwards=False).split(" ")
+    return after[0] in lex.trailing and next(lex.negators.scan(" ".join(after)), None) is not None
 
 
 def resolved(lex: Lexicon, scanned: str, end: int) -> bool:
@@ -59,6 +75,8 @@ def resolved(lex: Lexicon, scanned: str, end: int) -> bool:
         if _ends_clause(lex, word) or len(clause) == _REACH:
             break
         clause.append(word)
+    if clause and clause[0] in lex.places:  # "the swelling on my lips went down"
+        limit += _PLACE_WORDS
     if _resolves(lex, clause, limit):
         return True
     for at, word in enumerate(clause[:-1]):

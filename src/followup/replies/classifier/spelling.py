@@ -1,4 +1,6 @@
-"""Everyday slips in symptom words, read as the word meant: "swolen", "sw0llen", "feverrr".
+"""Everyday slips in symptom words, read as the word meant: "swolen", "sw0llen", "feverrr";
+and other forms of a symptom word read as the form the lexicon lists: "hurtin" (hurting),
+"fevered" (fever), "fiebrita" (fiebre), "fuertísimo" (fuerte), "zones" (zone).
 
 A word is corrected only into a word of the red-flag vocabulary, and never when it is a
 real word itself: "fewer" is not "fever", "sweeping" is not "weeping". Real words come from
@@ -55,6 +57,12 @@ class Speller:
     collapsed: Mapping[str, str]  # collapse(target) -> target
     by_deletion: Mapping[str, tuple[str, ...]]  # target less one letter -> targets
     min_length: int  # one-edit slips only for targets this long ("pain" -> "rain" is no slip)
+    # Word endings and what they replace (longest first): "in" -> ("ing",), "ita" -> ("a",
+    # "e"). Lets the lexicon list one form of a word instead of every inflection of it.
+    suffixes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Words the lexicon spells anywhere (negators, answers...): never read as another form
+    # ("less" is no plural of "les", "dont" no inflection of "do").
+    listed: frozenset[str] = frozenset()
     _cache: dict[str, str] = field(default_factory=dict)
 
     def correct(self, token: str) -> str:
@@ -78,6 +86,12 @@ class Speller:
                 if shorter in self.targets:
                     return shorter
             token = _STRETCHED.sub(r"\1\1", token)
+        if token in self.targets:
+            return token
+        # An inflection is no slip: a real word ("zones", "fevered") is read by its form too.
+        lemma = None if token in self.listed else self._lemma(token)
+        if lemma is not None:
+            return lemma
         if token in self.known or len(token) < 3 or token.isdigit():
             return token
         if not token.isalpha():
@@ -91,6 +105,21 @@ class Speller:
         if found is None and len(token) >= self.min_length - 1:
             found = self._nearest(token)
         return token if found is None else found
+
+    def _lemma(self, token: str) -> str | None:
+        """The listed form of `token` by its ending, if the lexicon lists one: a stem of at
+        least three letters is kept, so "seed" is not "see" and "quita" is not "ca"."""
+        for suffix, replacements in self.suffixes:
+            stem = token[: len(token) - len(suffix)]
+            if len(stem) < 3 or not token.endswith(suffix):
+                continue
+            for replacement in replacements:
+                form = stem + replacement
+                if form in self.targets:
+                    return form
+                if form in self.curated:  # a listed slip's other form: "pussy" -> "puss"
+                    return self.curated[form]
+        return None
 
     def _nearest(self, token: str) -> str | None:
         # A letter left out is the commonest slip: "sangar" is "sangrar" before "sangra".
@@ -111,6 +140,8 @@ def build_speller(
     known: Iterable[str],
     curated: Mapping[str, str],
     min_length: int,
+    suffixes: Mapping[str, Iterable[str]] | None = None,
+    listed: Iterable[str] = (),
 ) -> Speller:
     """A speller for `targets`; `known` words (real or the lexicon's own) stay as typed."""
     words = frozenset(targets)
@@ -128,4 +159,11 @@ def build_speller(
         collapsed=MappingProxyType(collapsed),
         by_deletion=MappingProxyType({k: tuple(v) for k, v in by_deletion.items()}),
         min_length=min_length,
+        listed=frozenset(listed),
+        suffixes=tuple(
+            (ending, tuple(replacements))
+            for ending, replacements in sorted(
+                (suffixes or {}).items(), key=lambda item: (-len(item[0]), item[0])
+            )
+        ),
     )
