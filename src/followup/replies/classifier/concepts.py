@@ -61,6 +61,10 @@ class RedFlagRules:
     parts: Mapping[str, str]  # body part key -> its title ("the lips")
     near: int  # how many words may stand between a word and a ~term next to it
     words: frozenset[str]  # every literal word of the vocabulary, for the speller
+    # "my wife had her peel yesterday": the person written about is the patient, so a
+    # "what if" marker naming a person (one of `persons`) does not hide her symptoms.
+    for_patient: Scanner
+    persons: frozenset[str]
 
 
 def _table(doc: Mapping[str, Any], key: str, source: str) -> dict[str, Any]:
@@ -178,6 +182,8 @@ def build_red_flags(doc: Mapping[str, Any], syntax: Syntax, source: str) -> RedF
     exceptions += _patterns(older, "urgent.exceptions", source)
     markers = _patterns(flags.get("hypothetical", []), "red_flags.hypothetical", source)
     asked = _patterns(flags.get("asked_after", []), "red_flags.asked_after", source)
+    proxies = _patterns(flags.get("for_patient", []), "red_flags.for_patient", source)
+    persons = _patterns(flags.get("persons", []), "red_flags.persons", source)
     where = f"{source} [red_flags]"
     return RedFlagRules(
         vocabulary=build_scanner(entries, exceptions, syntax, where, False),
@@ -188,6 +194,8 @@ def build_red_flags(doc: Mapping[str, Any], syntax: Syntax, source: str) -> RedF
         parts=MappingProxyType(parts),
         near=near,
         words=frozenset(literal_words(pattern for pattern, _ in entries)),
+        for_patient=build_scanner([(m, "proxy") for m in proxies], [], syntax, where, False),
+        persons=frozenset(word for person in persons for word in fold(person)),
     )
 
 

@@ -99,11 +99,23 @@ class _Reply:
 
     @cached_property
     def hypothetical(self) -> dict[int, int]:
-        """Clause -> where its first "what if" starts."""
+        """Clause -> where its first "what if" starts. A marker naming a person ("my wife
+        has") does not count when the reply says that person is the patient."""
         first: dict[int, int] = {}
-        for _, start, _ in self.lex.red_flags.hypothetical.scan(self.scanned):
+        for _, start, end in self.lex.red_flags.hypothetical.scan(self.scanned):
+            if self.for_patient and self._names_person(start, end):
+                continue
             first.setdefault(self.layout.hit("", start, start + 1).clause, start)
         return first
+
+    @cached_property
+    def for_patient(self) -> bool:
+        """The reply is written for the patient by someone else: "my wife had her peel
+        yesterday", "c'est le mari de votre patiente", "le escribo por mi hija"."""
+        return next(self.lex.red_flags.for_patient.scan(self.scanned), None) is not None
+
+    def _names_person(self, start: int, end: int) -> bool:
+        return not self.lex.red_flags.persons.isdisjoint(self.scanned[start:end].split(" "))
 
     @cached_property
     def asked(self) -> dict[int, int]:
