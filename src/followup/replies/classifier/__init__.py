@@ -10,7 +10,10 @@ regular expressions; `checks` holds only the order of the checks:
    (in any form: the speller reads slips and endings, "hurtin", "fiebrita") with a body
    part, an intensity or a WORSE answer, unless negated ("no fever", "no blisters or cold
    sores"), resolved ("the fever is gone"), hypothetical ("what if I get a fever?"),
-   asked about ("can swelling happen days later?") or someone else's ("my kid has a fever");
+   asked about ("can swelling happen days later?", "what does infection look like?"), a
+   habit or history ("had hives years ago") or someone else's ("my kid has a fever", and
+   "he has a fever" after it), unless a relative writes for the patient ("my wife had her
+   peel yesterday");
 4. a clear opt-out / opt-in request inside a sentence ("please stop texting me");
 5. the answer: a red flag makes it worse; a symptom named as over makes it better; else
    `other`.

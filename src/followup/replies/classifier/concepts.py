@@ -62,6 +62,15 @@ class RedFlagRules:
     parts: Mapping[str, str]  # body part key -> its title ("the lips")
     near: int  # how many words may stand between a word and a ~term next to it
     words: frozenset[str]  # every literal word of the vocabulary, for the speller
+    # "my wife had her peel yesterday": the person written about is the patient, so a
+    # "what if" marker naming a person (one of `persons`) does not hide her symptoms.
+    for_patient: Scanner
+    persons: frozenset[str]
+    # "I usually get ...": a "habit" marker in `hypothetical`, that counts only when the
+    # reply also has one of these ("before?", "easily").
+    habit_shown: Scanner
+    pronouns: frozenset[str]  # "she", "il": a clause about the person named before
+    only_asking: Scanner  # "just curious": a symptom in a question is no report
 
 
 def _table(doc: Mapping[str, Any], key: str, source: str) -> dict[str, Any]:
@@ -179,16 +188,29 @@ def build_red_flags(doc: Mapping[str, Any], syntax: Syntax, source: str) -> RedF
     exceptions += _patterns(older, "urgent.exceptions", source)
     markers = _patterns(flags.get("hypothetical", []), "red_flags.hypothetical", source)
     asked = _patterns(flags.get("asked_after", []), "red_flags.asked_after", source)
+    proxies = _patterns(flags.get("for_patient", []), "red_flags.for_patient", source)
+    persons = _patterns(flags.get("persons", []), "red_flags.persons", source)
+    habits = _patterns(flags.get("habit", []), "red_flags.habit", source)
+    shown = _patterns(flags.get("habit_shown", []), "red_flags.habit_shown", source)
+    pronouns = _patterns(flags.get("pronouns", []), "red_flags.pronouns", source)
+    asking = _patterns(flags.get("only_asking", []), "red_flags.only_asking", source)
     where = f"{source} [red_flags]"
     return RedFlagRules(
         vocabulary=build_scanner(entries, exceptions, syntax, where, False),
-        hypothetical=build_scanner([(m, "if") for m in markers], [], syntax, where, False),
+        hypothetical=build_scanner(
+            [(m, "if") for m in markers] + [(m, "habit") for m in habits], [], syntax, where, False
+        ),
         asked=build_scanner([(m, "ask") for m in asked], [], syntax, where, False),
         by_anchor=MappingProxyType({k: tuple(v) for k, v in by_anchor.items()}),
         concepts=MappingProxyType(concepts),
         parts=MappingProxyType(parts),
         near=near,
         words=frozenset(literal_words(pattern for pattern, _ in entries)),
+        for_patient=build_scanner([(m, "proxy") for m in proxies], [], syntax, where, False),
+        persons=frozenset(word for person in persons for word in fold(person)),
+        habit_shown=build_scanner([(m, "shown") for m in shown], [], syntax, where, False),
+        pronouns=frozenset(word for pronoun in pronouns for word in fold(pronoun)),
+        only_asking=build_scanner([(m, "asking") for m in asking], [], syntax, where, False),
     )
 
 

@@ -99,11 +99,54 @@ class _Reply:
 
     @cached_property
     def hypothetical(self) -> dict[int, int]:
-        """Clause -> where its first "what if" starts."""
+        """Clause -> where its first "what if" starts. A marker naming a person ("my wife
+        has") does not count when the reply says that person is the patient."""
         first: dict[int, int] = {}
-        for _, start, _ in self.lex.red_flags.hypothetical.scan(self.scanned):
-            first.setdefault(self.layout.hit("", start, start + 1).clause, start)
+        for label, start, end in self.lex.red_flags.hypothetical.scan(self.scanned):
+            if self.for_patient and self._names_person(start, end):
+                continue
+            if label == "habit" and not self.habit_shown:
+                continue  # "I usually get cold sores": one may be starting now
+            clause = self.layout.hit("", start, start + 1).clause
+            first.setdefault(clause, start)
+            if self._names_person(start, end):
+                self._carry_person(first, clause)
         return first
+
+    def _carry_person(self, first: dict[int, int], clause: int) -> None:
+        """The clauses after a person's are hers too while they start with "she", "il",
+        "ella": "mon chum a la grippe, il fait de la fièvre"."""
+        ends, scanned = self.layout.clause_ends, self.scanned
+        while clause < len(ends):
+            start = ends[clause] + len(scanned[ends[clause] :].split(" ", 1)[0]) + 1
+            if scanned[start:].split(" ", 1)[0] not in self.lex.red_flags.pronouns:
+                return
+            clause += 1
+            first.setdefault(clause, start)
+
+    @cached_property
+    def only_asking(self) -> bool:
+        """The reply says it only asks ("just curious", "pregunto nomás"): a symptom in a
+        question is no report then."""
+        return next(self.lex.red_flags.only_asking.scan(self.scanned), None) is not None
+
+    def _in_question(self, clause: int) -> bool:
+        ends = self.layout.clause_ends
+        return clause < len(ends) and self.scanned.startswith("?", ends[clause])
+
+    @cached_property
+    def for_patient(self) -> bool:
+        """The reply is written for the patient by someone else: "my wife had her peel
+        yesterday", "c'est le mari de votre patiente", "le escribo por mi hija"."""
+        return next(self.lex.red_flags.for_patient.scan(self.scanned), None) is not None
+
+    @cached_property
+    def habit_shown(self) -> bool:
+        """The reply says a habit is meant: "should I take my pills before?", "easily"."""
+        return next(self.lex.red_flags.habit_shown.scan(self.scanned), None) is not None
+
+    def _names_person(self, start: int, end: int) -> bool:
+        return not self.lex.red_flags.persons.isdisjoint(self.scanned[start:end].split(" "))
 
     @cached_property
     def asked(self) -> dict[int, int]:
@@ -122,6 +165,8 @@ class _Reply:
         lex, scanned = self.lex, self.scanned
         marker = self.hypothetical.get(anchor.clause)
         if marker is not None and marker < anchor.start:
+            return False
+        if self.only_asking and self._in_question(anchor.clause):
             return False
         asked = self.asked.get(anchor.clause)
         if asked is not None and asked > anchor.start:  # "can swelling happen later?"
