@@ -292,3 +292,20 @@ def test_replies_whose_sids_differ_only_in_unsafe_characters_are_kept_apart(
             select(Escalation).where(Escalation.priority == EscalationPriority.URGENT)
         ).one()
         assert escalation.patient_id == world.patient_id
+
+
+def test_a_kept_better_replayed_late_does_not_overwrite_a_later_worse(
+    down: Replies, up: Replies, world: World, clock: FixedClock, tmp_path: Path
+) -> None:
+    """README: a spooled reply is handled as if it had just arrived when it was received. A
+    "better" kept on one web node while another stored a later "worse" stays the older answer."""
+    down.post(twilio_params("better"))
+    assert len(_spooled(tmp_path)) == 1
+    clock.advance(timedelta(minutes=5))
+    up.text("worse")
+    clock.advance(timedelta(minutes=5))
+    assert replay_spool(up.runtime).handled == 1
+    with up.sessions() as session:
+        treatment = session.get_one(Treatment, world.treatment_id)
+        assert treatment.checkin_answer is CheckinAnswer.WORSE
+        assert treatment.checkin_at == clock.now() - timedelta(minutes=5)
