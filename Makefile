@@ -31,7 +31,6 @@ test: $(STAMP) lint typecheck
 MUTATION_TARGETS := \
 	'followup.delivery.consent.x_consent_gate__*' \
 	'followup.delivery.consent.x_consent_verdict__*' \
-	'followup.delivery.claim.x_claim_due__*' \
 	'followup.delivery.claim.x_claim_batch__*' \
 	'followup.replies.classifier.red_flags.x_find_red_flags__*' \
 	'followup.replies.classifier.red_flags.xǁ_Replyǁcounts__*' \
