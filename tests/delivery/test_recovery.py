@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -186,21 +184,21 @@ def test_timeout_after_the_provider_took_it_is_not_resent(
     treatment = make_treatment(session, patient, clock.now() - timedelta(days=1))
     message_id = make_message(session, clinic, patient, treatment, send_at=clock.now()).id
     session.commit()
-    double.set_latency(0.6)  # answers after our 0.3 s timeout, but accepts the message
+    double.hold_answers()  # accepts the message, answers only after our timeout
     dispatcher = make_dispatcher(
         session_factory, clock, templates_dir, sms=_transport(double, timeout=0.3)
     )
 
-    assert dispatcher.dispatch_due()["unclear"] == 1
+    try:
+        assert dispatcher.dispatch_due()["unclear"] == 1
+    finally:
+        double.release_answers()
     message = _status(session, message_id)
     assert message.status is MessageStatus.SENDING  # not retried blindly
     assert message.body is not None  # the words it may have taken, kept for review
     may_have_gone = message.body
     session.rollback()
-    deadline = time.monotonic() + 10
-    while not double.accepted and time.monotonic() < deadline:
-        threading.Event().wait(0.02)  # the double's answer is on its way: wait for it
-    double.set_latency(0)
+    assert double.wait_for_accepted(1)  # the request our timeout gave up on has landed
     assert dispatcher.dispatch_due()["sent"] == 0
     clock.advance(timedelta(seconds=61))
     assert recover_stale_claims(dispatcher) == {"sent": 1}

@@ -425,3 +425,27 @@ def test_quiet_hours_ending_inside_the_repeated_hour_end_at_the_second_occurrenc
     rules = SendRules(tz=ZoneInfo("America/Edmonton"), quiet_start=time(0), quiet_end=time(1, 1))
     instant = datetime(2025, 11, 2, 8, 0, tzinfo=UTC)  # 01:00 MST, fold=1
     assert next_allowed_time(instant, rules) == datetime(2025, 11, 2, 8, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("local", "allowed"),
+    [
+        (time(7, 59), datetime(2026, 6, 2, 8, 0)),  # quiet until 08:00
+        (time(8, 0), datetime(2026, 6, 2, 8, 0)),  # quiet hours end at 08:00: allowed
+        (time(20, 59), datetime(2026, 6, 2, 20, 59)),
+        (time(21, 0), datetime(2026, 6, 3, 8, 0)),  # they start at 21:00: next morning
+    ],
+)
+def test_quiet_hours_run_from_21_00_up_to_08_00(local: time, allowed: datetime) -> None:
+    """README: a send time is moved forward out of quiet hours (default 21:00-08:00)."""
+    instant = datetime.combine(date(2026, 6, 2), local, tzinfo=EDMONTON)
+    moved = next_allowed_time(instant, SendRules(EDMONTON))
+    assert moved == allowed.replace(tzinfo=EDMONTON)
+
+
+def test_quiet_hours_within_one_day_end_at_their_end() -> None:
+    rules = SendRules(EDMONTON, quiet_start=time(12), quiet_end=time(13))
+    at = datetime(2026, 6, 2, 12, 30, tzinfo=EDMONTON)
+    assert next_allowed_time(at, rules) == datetime(2026, 6, 2, 13, 0, tzinfo=EDMONTON)
+    ends = datetime(2026, 6, 2, 13, 0, tzinfo=EDMONTON)
+    assert next_allowed_time(ends, rules) == ends

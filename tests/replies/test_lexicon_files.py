@@ -82,6 +82,7 @@ def test_evidence_and_reasons_never_raise(text: str) -> None:
 def test_a_100_kb_paste_is_read_like_a_short_reply() -> None:
     assert classify("very swollen lips " * 6000).matched == classify("very swollen lips").matched
     assert classify("no fever, " * 10000) == classify("no fever,")
+    assert not classify("no fever, " * 10000).urgent
 
 
 def test_older_clinic_files_with_urgent_exceptions_still_work(tmp_path: Path) -> None:

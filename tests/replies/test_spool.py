@@ -201,18 +201,50 @@ def test_the_spool_file_holds_what_twilio_sent(down: Replies, tmp_path: Path) ->
     assert record["sms"]["media"] == [{"url": media[0][0], "content_type": "image/jpeg"}]
 
 
-def test_replay_spool_command_reports_and_fails_while_replies_remain(
-    cli_env: object, tmp_path: Path, clock: FixedClock
-) -> None:
-    from followup.cli import app
+def _keep_one_reply(tmp_path: Path, clock: FixedClock) -> None:
     from followup.replies.sms import InboundSms
 
     InboundSpool(tmp_path / "var" / SPOOL_DIRECTORY).put(
         InboundSms("SM" + "1" * 32, "+14035550101", "+14035550199", "hello", []), clock.now()
     )
+
+
+def test_replay_spool_command_fails_while_replies_remain(
+    cli_env: object, tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from followup.cli import app
+
+    _keep_one_reply(tmp_path, clock)
+    # The database cannot be opened: the reply stays, and the command says so by its exit.
+    unreachable = tmp_path / "no-such-directory" / "followup.db"
+    monkeypatch.setenv("FOLLOWUP_DATABASE_URL", f"sqlite:///{unreachable}")
+    result = CliRunner().invoke(app, ["replies", "replay-spool"])
+    assert result.exit_code == 1, result.output
+    assert "1 kept, 0 handled, 1 still failing" in result.output
+    assert len(_spooled(tmp_path)) == 1
+
+
+def test_replay_spool_command_fails_on_an_unreadable_reply(cli_env: object, tmp_path: Path) -> None:
+    from followup.cli import app
+
+    spool = tmp_path / "var" / SPOOL_DIRECTORY
+    spool.mkdir(parents=True)
+    (spool / ("0" * 64 + ".json")).write_text("{not json")
+    result = CliRunner().invoke(app, ["replies", "replay-spool"])
+    assert result.exit_code == 1, result.output
+    assert "1 unreadable" in result.output
+    assert [p.suffix for p in spool.iterdir()] == [".unreadable"]
+
+
+def test_replay_spool_command_succeeds_once_every_reply_is_handled(
+    cli_env: object, tmp_path: Path, clock: FixedClock
+) -> None:
+    from followup.cli import app
+
+    _keep_one_reply(tmp_path, clock)
     result = CliRunner().invoke(app, ["replies", "replay-spool"])
     assert result.exit_code == 0, result.output
-    assert "1 kept, 1 handled" in result.output
+    assert "1 kept, 1 handled, 0 still failing" in result.output
     assert _spooled(tmp_path) == []
 
 
@@ -285,3 +317,20 @@ def test_replies_whose_sids_differ_only_in_unsafe_characters_are_kept_apart(
             select(Escalation).where(Escalation.priority == EscalationPriority.URGENT)
         ).one()
         assert escalation.patient_id == world.patient_id
+
+
+def test_a_kept_better_replayed_late_does_not_overwrite_a_later_worse(
+    down: Replies, up: Replies, world: World, clock: FixedClock, tmp_path: Path
+) -> None:
+    """README: a spooled reply is handled as if it had just arrived when it was received. A
+    "better" kept on one web node while another stored a later "worse" stays the older answer."""
+    down.post(twilio_params("better"))
+    assert len(_spooled(tmp_path)) == 1
+    clock.advance(timedelta(minutes=5))
+    up.text("worse")
+    clock.advance(timedelta(minutes=5))
+    assert replay_spool(up.runtime).handled == 1
+    with up.sessions() as session:
+        treatment = session.get_one(Treatment, world.treatment_id)
+        assert treatment.checkin_answer is CheckinAnswer.WORSE
+        assert treatment.checkin_at == clock.now() - timedelta(minutes=5)

@@ -48,7 +48,31 @@ def test_today_shows_open_escalation_failed_message_and_outgoing(
     assert "Zed" not in page
     assert "urgent" in page
     assert "worse, fever" in page
-    assert "failed" in page  # the failed day-1 message needs a person
+    failed = _section(page, "h-failed")
+    # The failed day-1 message needs a person: one row, Maya's, marked failed.
+    assert "No failed or unclear messages." not in failed
+    assert failed.count("<tr>") == 2  # the header row and Maya's message
+    assert f'href="/patients/{two_clinics[0].patient.id}"' in failed
+    assert 'class="status status-failed"' in failed
+
+
+def test_today_says_so_when_no_message_needs_a_person(
+    staff_client: TestClient,
+    two_clinics: tuple[ClinicRows, ClinicRows],
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory.begin() as session:
+        message = session.get_one(ScheduledMessage, two_clinics[0].message.id)
+        message.status = MessageStatus.DELIVERED
+    failed = _section(staff_client.get("/today").text, "h-failed")
+    assert "No failed or unclear messages." in failed
+    assert "status-failed" not in failed
+
+
+def _section(page: str, heading_id: str) -> str:
+    """The HTML of the page section that the heading with this id labels."""
+    start = page.index(f'<section aria-labelledby="{heading_id}">')
+    return page[start : page.index("</section>", start)]
 
 
 def test_queue_filters_and_partial(staff_client: TestClient) -> None:

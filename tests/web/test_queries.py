@@ -127,4 +127,8 @@ def test_statements_per_page_do_not_grow_with_rows(
     many = _measure(client, engine, ids)
     assert few == many, {page: (few[page], many[page]) for page in PAGES}
     assert max(many.values()) <= MAX_STATEMENTS, many
-    assert small.keys() == many.keys()
+    # The counter sees the app's statements (at the least: the session, the staff member
+    # and the page's own query); counting nothing would make `few == many` true by itself.
+    assert min(small.values()) >= 3, small
+    # Rows only ever add to lists already read: an empty clinic needs no more statements.
+    assert all(small[page] <= few[page] for page in PAGES), (small, few)

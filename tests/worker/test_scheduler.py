@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from tests.delivery.support import (
     make_dispatcher,
     make_message,
     make_patient,
+    make_treatment,
 )
 from tests.factories import make_staff
 
@@ -66,15 +68,33 @@ def test_registered_jobs_join_the_schedule(worker: Worker) -> None:
         PERIODIC_JOBS.pop("test_job")
 
 
-def test_a_failing_job_does_not_stop_the_pass(worker: Worker) -> None:
+def test_a_failing_job_does_not_stop_the_pass(
+    worker: Worker, session: Session, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken job registered before dispatch is logged, and the due message still goes."""
+    clinic = make_clinic(session)
+    patient = make_patient(session, clinic)
+    treatment = make_treatment(session, patient, clock.now() - timedelta(days=1))
+    due = make_message(session, clinic, patient, treatment, send_at=clock.now())
+    session.commit()
+    ran_after: list[Runtime] = []
+
     def broken(_runtime: Runtime) -> None:
         raise RuntimeError("boom")
 
     register_job(PeriodicJob("broken_job", timedelta(seconds=30), broken))
+    register_job(PeriodicJob("job_after_it", timedelta(seconds=30), ran_after.append))
     try:
-        assert worker.run_once()["sent"] == 0
+        with caplog.at_level(logging.ERROR, logger="followup.worker"):
+            counts = worker.run_once()
     finally:
         PERIODIC_JOBS.pop("broken_job")
+        PERIODIC_JOBS.pop("job_after_it")
+    assert counts["sent"] == 1
+    assert ran_after == [worker.runtime]
+    assert "worker job failed" in caplog.text
+    session.expire_all()
+    assert session.get_one(ScheduledMessage, due.id).status is MessageStatus.SENT
 
 
 def test_housekeeping_expires_paused_messages_past_their_window(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from followup.admin.clinics import send_rules
@@ -243,9 +243,15 @@ def _add_step(
 
 
 _TREATMENTS: Table = Treatment.__table__  # type: ignore[assignment]
+# The check-in guard: a reply handled late (replayed from the spool, received before an
+# answer already recorded) never replaces the later answer, so a late "better" cannot hide
+# a "worse" that came after it.
 _RECORD_CHECKIN = Prepared(
     update(_TREATMENTS)
-    .where(_TREATMENTS.c.id == bindparam("treatment_id"))
+    .where(
+        _TREATMENTS.c.id == bindparam("treatment_id"),
+        or_(_TREATMENTS.c.checkin_at.is_(None), _TREATMENTS.c.checkin_at <= bindparam("at")),
+    )
     .values(checkin_answer=bindparam("answer"), checkin_at=bindparam("at"))
 )
 

@@ -57,6 +57,7 @@ _FIXED_FIELDS: dict[str, str | None] = dict.fromkeys(("price", "error_code", "er
 _FIXED_FIELDS |= {"direction": "outbound-api", "num_segments": "1", "num_media": "0"}
 _FIXED_FIELDS |= {"price_unit": "USD"}
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+HOLD_CAP_SECONDS = 300.0
 
 
 @dataclass
@@ -78,6 +79,14 @@ class _State:
     down: bool = False
     fail_queue: deque[_Failure] = field(default_factory=deque)
     failing_numbers: dict[str, _Failure] = field(default_factory=dict)
+    # Set while answers flow; cleared by hold_answers(). An Event, so a release lets every
+    # held answer go at once.
+    answering: threading.Event = field(default_factory=threading.Event)
+    grew: threading.Condition = field(init=False)  # notified as each message is accepted
+
+    def __post_init__(self) -> None:
+        self.answering.set()
+        self.grew = threading.Condition(self.lock)
 
     def configure(self, config: dict[str, Any]) -> None:
         """Apply a control request; the keys mirror the `TwilioDouble` methods."""
@@ -86,6 +95,12 @@ class _State:
                 self.latency, self.down = 0.0, False
                 self.fail_queue.clear()
                 self.failing_numbers.clear()
+                self.answering.set()
+            if "hold" in config:
+                if config["hold"]:
+                    self.answering.clear()
+                else:
+                    self.answering.set()
             if "latency" in config:
                 self.latency = float(config["latency"])
             if "down" in config:
@@ -121,6 +136,7 @@ class _State:
             self.created_at[message.sid] = now
             # Twilio answers "accepted" when a messaging service will pick the sender.
             self.statuses[message.sid] = "accepted" if message.messaging_service_sid else "queued"
+            self.grew.notify_all()
         return self.resource(message)
 
     def find(self, sid: str) -> AcceptedMessage | None:
@@ -217,7 +233,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif not (form.get("From") or form.get("MessagingServiceSid")):
             self._error(400, 21603)
         else:
-            self._reply(201, self._state.accept(form))
+            resource = self._state.accept(form)
+            # Held (hold_answers): taken, but the caller hears nothing until released. The
+            # cap only keeps a forgotten hold from pinning the thread for ever.
+            self._state.answering.wait(HOLD_CAP_SECONDS)
+            self._reply(201, resource)
 
     def _error(
         self, status: int, code: int | None, message: str = "", retry_after: float | None = None
@@ -343,6 +363,13 @@ class TwilioDouble(Controls):
     def accepted(self) -> list[AcceptedMessage]:
         with self._state.lock:
             return list(self._state.accepted)
+
+    def wait_for_accepted(self, count: int, timeout: float = 30) -> bool:
+        """Wait until `count` messages in all are accepted (a request whose caller timed
+        out may still be on its way in); False if that did not happen within `timeout`."""
+        state = self._state
+        with state.grew:
+            return state.grew.wait_for(lambda: len(state.accepted) >= count, timeout)
 
     def deliver_status(self, sid: str, status: str, error_code: int | None = None) -> int:
         """POST a status callback for `sid`, signed as Twilio signs it; returns the HTTP status."""

@@ -57,8 +57,18 @@ class Controls(ABC):
         """Every send to `to` fails with Twilio error `code`, until `reset()`."""
         self._configure({"fail_for_number": {"to": to, "code": code, "status": status}})
 
+    def hold_answers(self) -> None:
+        """Accept each new message, then keep its answer until `release_answers()`: the
+        caller's timeout, or a kill, always lands while the message is already taken, with
+        no race against a latency."""
+        self._configure({"hold": True})
+
+    def release_answers(self) -> None:
+        """Send every answer being held, and stop holding."""
+        self._configure({"hold": False})
+
     def reset(self) -> None:
-        """Back to a healthy double (accepted messages are kept)."""
+        """Back to a healthy double (accepted messages are kept; held answers are sent)."""
         self._configure({"reset": True})
 
     def count_by_body(self) -> Counter[str]:
