@@ -104,3 +104,35 @@ def test_a_symptom_no_longer_there_reads_as_better(text: str) -> None:
 )
 def test_numbers_that_are_no_red_flag(text: str) -> None:
     assert not classify(text).urgent
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("pain is eight out of ten", "severe_pain"),
+        ("it's a nine out of 10", "severe_pain"),
+        ("la douleur est très vive", "severe_pain"),
+        ("j'ai une douleur aiguë sur la joue", "severe_pain"),
+        ("j'ai mal, je n'arrive pas à trouver le sommeil", "severe_pain"),
+        ("the bleeding takes ages to stop", "bleeding"),
+        ("ça saigne et ça prend une éternité à arrêter", "bleeding"),
+    ],
+)
+def test_scores_in_words_sharp_pain_and_slow_bleeding_are_urgent(text: str, concept: str) -> None:
+    result = classify(text)
+    assert result.urgent
+    assert f"urgent:{concept}" in result.matched
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ten out of ten would recommend",
+        "no pain, maybe a two out of ten",
+        "la rougeur est vive mais ça ne fait pas mal",
+        "the bleeding took ages to stop but it's fine now",
+        "pain was eight out of ten yesterday but it's gone now",
+    ],
+)
+def test_praise_low_scores_bright_redness_and_bleeding_that_stopped_are_not(text: str) -> None:
+    assert not classify(text).urgent
