@@ -92,11 +92,6 @@ def _wait_until(condition: Callable[[], bool], timeout: float, poll: float = 0.0
     return condition()
 
 
-def _double_idle() -> bool:
-    """No request handler of the in-process double is still running."""
-    return not any("process_request_thread" in t.name for t in threading.enumerate())
-
-
 def _assert_each_accepted_once(engine: Engine, double: TwilioDouble, total: int) -> None:
     accepted = double.accepted
     assert not double.duplicates()
@@ -163,7 +158,7 @@ def test_kill_9_mid_send_loses_and_duplicates_nothing(
     assert stuck >= taken_before_the_kills  # every taken send is still a claim
 
     # The dead workers' requests still in flight at the double have landed by now.
-    assert _wait_until(_double_idle, 30)
+    assert double.wait_idle(timeout=30)
     # Their leases expire: recovery runs with a clock past them, then the rest is sent.
     later = FixedClock(datetime.now(UTC) + timedelta(hours=2))
     twilio = TwilioSmsTransport(

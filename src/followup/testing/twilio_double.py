@@ -82,7 +82,8 @@ class _State:
     # Set while answers flow; cleared by hold_answers(). An Event, so a release lets every
     # held answer go at once.
     answering: threading.Event = field(default_factory=threading.Event)
-    grew: threading.Condition = field(init=False)  # notified as each message is accepted
+    connections: int = 0  # open client connections, each served by a thread of its own
+    grew: threading.Condition = field(init=False)  # notified as messages or connections change
 
     def __post_init__(self) -> None:
         self.answering.set()
@@ -316,6 +317,17 @@ class _DoubleServer(ThreadingHTTPServer):
         token = f"{state.account_sid}:{state.auth_token}".encode()
         self.auth = "Basic " + base64.b64encode(token).decode()
 
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        state = self.state
+        with state.grew:
+            state.connections += 1
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with state.grew:
+                state.connections -= 1
+                state.grew.notify_all()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that timed out and hung up is expected here, not a failure of the double.
         if not isinstance(sys.exc_info()[1], ConnectionError):
@@ -370,6 +382,13 @@ class TwilioDouble(Controls):
         state = self._state
         with state.grew:
             return state.grew.wait_for(lambda: len(state.accepted) >= count, timeout)
+
+    def wait_idle(self, timeout: float = 30) -> bool:
+        """Wait until no client holds a connection open (a killed process's requests have
+        all landed or been dropped); False if that did not happen within `timeout`."""
+        state = self._state
+        with state.grew:
+            return state.grew.wait_for(lambda: state.connections == 0, timeout)
 
     def deliver_status(self, sid: str, status: str, error_code: int | None = None) -> int:
         """POST a status callback for `sid`, signed as Twilio signs it; returns the HTTP status."""
