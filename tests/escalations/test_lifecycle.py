@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,23 +38,6 @@ from followup.models import (
 )
 from tests.factories import make_clinic, make_staff
 from tests.replies.support import World, load, make_runtime, make_world
-
-
-@pytest.fixture
-def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
-    with session_factory() as session, session.begin():
-        yield session
-
-
-@pytest.fixture
-def world(session: Session, clock: FixedClock) -> World:
-    return make_world(session, clock)
-
-
-@pytest.fixture
-def nurse(session: Session, world: World) -> StaffUser:
-    clinic, _, _ = load(session, world)
-    return make_staff(session, clinic)
 
 
 def _open(

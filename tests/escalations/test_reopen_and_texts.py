@@ -3,12 +3,11 @@ patient (from an escalation or the patient page)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from followup.core.clock import FixedClock
 from followup.escalations.errors import PatientOptedOut, StaffActionError
@@ -33,24 +32,7 @@ from followup.models import (
     StaffUser,
 )
 from tests.factories import make_clinic, make_staff
-from tests.replies.support import World, load, make_world
-
-
-@pytest.fixture
-def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
-    with session_factory() as session, session.begin():
-        yield session
-
-
-@pytest.fixture
-def world(session: Session, clock: FixedClock) -> World:
-    return make_world(session, clock)
-
-
-@pytest.fixture
-def nurse(session: Session, world: World) -> StaffUser:
-    clinic, _, _ = load(session, world)
-    return make_staff(session, clinic)
+from tests.replies.support import World, load
 
 
 def _resolved(session: Session, world: World, clock: FixedClock, nurse: StaffUser) -> Escalation:
