@@ -47,19 +47,6 @@ class Kept:
 
 
 @pytest.fixture
-def double() -> Iterator[TwilioDouble]:
-    with TwilioDouble.start() as running:
-        yield running
-
-
-@pytest.fixture
-def twilio(double: TwilioDouble) -> TwilioSmsTransport:
-    return TwilioSmsTransport(
-        double.account_sid, double.auth_token, api_base_url=double.base_url, timeout=5
-    )
-
-
-@pytest.fixture
 def smtp() -> Iterator[LoopbackSmtpServer]:
     with LoopbackSmtpServer.start() as server:
         yield server

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from followup.core.clock import FixedClock
@@ -25,12 +23,6 @@ from tests.delivery.support import (
     make_patient,
     make_treatment,
 )
-
-
-@pytest.fixture
-def double() -> Iterator[TwilioDouble]:
-    with TwilioDouble.start() as running:
-        yield running
 
 
 def _transport(double: TwilioDouble, timeout: float = 5) -> TwilioSmsTransport:

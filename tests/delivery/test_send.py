@@ -3,11 +3,9 @@ double, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,19 +29,6 @@ from tests.delivery.support import (
     make_treatment,
     statuses,
 )
-
-
-@pytest.fixture
-def double() -> Iterator[TwilioDouble]:
-    with TwilioDouble.start() as running:
-        yield running
-
-
-@pytest.fixture
-def twilio(double: TwilioDouble) -> TwilioSmsTransport:
-    return TwilioSmsTransport(
-        double.account_sid, double.auth_token, api_base_url=double.base_url, timeout=5
-    )
 
 
 def _plan_messages(

@@ -6,7 +6,6 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,12 +21,6 @@ from followup.testing.twilio_double import TwilioDouble
 
 PATIENT = "+15551234567"
 CLINIC = "+15557654321"
-
-
-@pytest.fixture
-def double() -> Iterator[TwilioDouble]:
-    with TwilioDouble.start() as running:
-        yield running
 
 
 @pytest.fixture

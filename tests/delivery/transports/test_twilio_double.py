@@ -24,12 +24,6 @@ PATIENT = "+15551234567"
 CLINIC = "+15557654321"
 
 
-@pytest.fixture
-def double() -> Iterator[TwilioDouble]:
-    with TwilioDouble.start() as running:
-        yield running
-
-
 def transport_for(double: TwilioDouble) -> TwilioSmsTransport:
     return TwilioSmsTransport(
         double.account_sid, double.auth_token, api_base_url=double.base_url, timeout=5
